@@ -1,0 +1,154 @@
+"""Finds, reads and assigns pretrained BERT checkpoints, whatever their layout.
+
+`load_checkpoint(path)` returns a `Checkpoint`: the encoder config and every tensor under Google's names,
+with the MLM / NSP head tensors (`cls/...`) kept for `BertPretrainer`. `assign_encoder_weights` copies the
+encoder tensors into a `BertEncoder`, refusing a missing tensor or a shape mismatch by name.
+"""
+
+import dataclasses
+import logging
+import os
+
+import numpy as np
+
+from bert_keras import configs
+from bert_keras.checkpoints import google, huggingface
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class Checkpoint:
+    """A pretrained BERT checkpoint read into memory.
+
+    Attributes:
+        path: where it was read from.
+        format: "huggingface" or "google".
+        encoder_config: `BertEncoder` constructor arguments.
+        tensors: {Google name: ndarray} of the encoder (`bert/...`).
+        head_tensors: {Google name: ndarray} of the pretraining heads (`cls/...`) present in the checkpoint.
+        unused: tensor names of the file that map to nothing (listed in a warning on load).
+        vocab_path: the directory's `vocab.txt`, or None.
+    """
+
+    path: str
+    format: str
+    encoder_config: dict
+    tensors: dict
+    head_tensors: dict
+    unused: list
+    vocab_path: str = None
+
+
+def _missing_message(path):
+    listing = sorted(os.listdir(path))[:20] if os.path.isdir(path) else "(not a directory)"
+    return (
+        f"No BERT checkpoint found at {path}. Expected a Hugging Face directory ({huggingface.CONFIG_NAME} + "
+        f"{huggingface.SAFETENSORS_NAME}), or a Google directory ({google.CONFIG_NAME} + "
+        f"{google.CHECKPOINT_NAME}.index/.data-*), or a checkpoint prefix. Found: {listing}."
+    )
+
+
+def load_checkpoint(path):
+    """Reads a Hugging Face or Google BERT checkpoint (directory, or TF checkpoint prefix).
+
+    Raises:
+        FileNotFoundError: nothing at `path` in a known layout.
+        ValueError: another architecture (by its config), or no BERT tensors in the file.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path) and not os.path.exists(path + ".index"):
+        raise FileNotFoundError(_missing_message(path))
+    if os.path.isdir(path) and os.path.exists(os.path.join(path, huggingface.CONFIG_NAME)):
+        config = configs.encoder_config_from_json(os.path.join(path, huggingface.CONFIG_NAME))
+        raw = huggingface.read_tensors(path)
+        expected = google.encoder_tensor_names(config["num_layers"]) + list(google.HEAD_NAMES)
+        tensors, unused = huggingface.to_google_names(raw, expected)
+        fmt, directory = "huggingface", path
+    else:
+        prefix = google.find_checkpoint_prefix(path)
+        if prefix is None:
+            raise FileNotFoundError(_missing_message(path))
+        directory = os.path.dirname(prefix)
+        config_path = os.path.join(directory, google.CONFIG_NAME)
+        if not os.path.exists(config_path):
+            raise FileNotFoundError(
+                f"Found the TF checkpoint {prefix} but no {google.CONFIG_NAME} beside it; copy the "
+                "bert_config.json of the release into that directory.")
+        config = configs.encoder_config_from_json(config_path)
+        tensors, skipped = google.read_checkpoint(prefix)
+        if skipped:
+            logger.info("Ignored %d optimizer-state tensors in %s.", skipped, prefix)
+        expected = set(google.encoder_tensor_names(config["num_layers"])) | set(google.HEAD_NAMES)
+        unused = sorted(n for n in tensors if n not in expected)
+        tensors = {n: v for n, v in tensors.items() if n in expected}
+        fmt = "google"
+    if "bert/embeddings/word_embeddings" not in tensors:
+        raise ValueError(
+            f"{path} holds no BERT embedding table (bert/embeddings/word_embeddings or "
+            f"embeddings.word_embeddings.weight); its tensors look like {unused[:5]}. Is it a checkpoint of "
+            "another architecture, or a TF2 object-based checkpoint (those load with tf.train.Checkpoint)?")
+    vocab = os.path.join(directory, "vocab.txt")
+    return Checkpoint(
+        path=path,
+        format=fmt,
+        encoder_config=config,
+        tensors={n: v for n, v in tensors.items() if n.startswith("bert/")},
+        head_tensors={n: v for n, v in tensors.items() if n.startswith("cls/")},
+        unused=unused,
+        vocab_path=vocab if os.path.exists(vocab) else None,
+    )
+
+
+def assign_encoder_weights(encoder, checkpoint):
+    """Copies a `Checkpoint`'s encoder tensors into `encoder`, checking every name and shape first.
+
+    Nothing is assigned unless every tensor is present with the right shape.
+
+    Raises:
+        ValueError: naming the missing tensor, or the tensor with the checkpoint's and the model's shapes.
+    """
+    updates = []
+    for variable, names in google.encoder_weight_map(encoder):
+        parts = []
+        for name in names:
+            if name not in checkpoint.tensors:
+                raise ValueError(
+                    f"Checkpoint {checkpoint.path} lacks the tensor {name!r} that the encoder needs "
+                    f"(config: {checkpoint.encoder_config['num_layers']} layers). Is the config file the one "
+                    "that belongs to these weights?")
+            parts.append(np.asarray(checkpoint.tensors[name], dtype="float32"))
+        expected = tuple(variable.shape)
+        part_shape = expected[:-1] + (expected[-1] // len(names),)
+        for name, part in zip(names, parts):
+            if tuple(part.shape) != part_shape:
+                raise ValueError(
+                    f"Shape mismatch for {name!r}: the checkpoint has {tuple(part.shape)}, the model expects "
+                    f"{part_shape}. Check that the config file matches the weights.")
+        updates.append((variable, parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)))
+    for variable, value in updates:
+        variable.assign(value)
+    if checkpoint.unused:
+        logger.warning("%d tensors of %s were not used: %s", len(checkpoint.unused), checkpoint.path,
+                       checkpoint.unused)
+    if checkpoint.head_tensors:
+        logger.info("Kept %d pretraining-head tensors (%s) for BertPretrainer.", len(checkpoint.head_tensors),
+                    ", ".join(sorted(checkpoint.head_tensors)))
+
+
+def encoder_tensors(encoder):
+    """The encoder's weights as {Google name: ndarray} (the inverse of `assign_encoder_weights`)."""
+    out = {}
+    for variable, names in google.encoder_weight_map(encoder):
+        value = np.asarray(variable.numpy())
+        for name, part in zip(names, np.split(value, len(names), axis=-1)):
+            out[name] = part
+    return out
+
+
+def save_google_checkpoint(encoder, directory, vocab_path=None, head_tensors=None):
+    """Writes `encoder` (and optional `cls/...` head tensors) as a Google BERT directory, atomically."""
+    tensors = encoder_tensors(encoder)
+    tensors.update(head_tensors or {})
+    google.write_checkpoint(directory, tensors, configs.encoder_config_to_json(encoder.encoder_config()),
+                            vocab_path)

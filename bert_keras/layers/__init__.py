@@ -1,0 +1,8 @@
+"""Keras layers that make up the BERT encoder."""
+
+from bert_keras.layers.bert_embeddings import BertEmbeddings
+from bert_keras.layers.bert_pooler import BertPooler
+from bert_keras.layers.multi_head_self_attention import MultiHeadSelfAttention
+from bert_keras.layers.transformer_block import TransformerBlock
+
+__all__ = ["BertEmbeddings", "BertPooler", "MultiHeadSelfAttention", "TransformerBlock"]

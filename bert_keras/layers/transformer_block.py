@@ -1,0 +1,119 @@
+"""One post-LayerNorm BERT transformer block: self-attention and a GELU feed-forward network.
+
+keras-hub's `TransformerEncoder` is close, but it cannot return attention probabilities and projects
+Q/K/V separately (see `MultiHeadSelfAttention` for why that matters); the rest (two residual + LayerNorm
+sub-layers) is plain Keras.
+"""
+
+import keras
+
+from bert_keras.configs import SUPPORTED_ACTIVATIONS
+from bert_keras.layers.multi_head_self_attention import MultiHeadSelfAttention
+
+
+def get_activation(name):
+    """Maps `gelu` (exact erf), `gelu_approximate` (tanh form) and `relu` to callables."""
+    if name == "gelu":
+        return lambda x: keras.activations.gelu(x, approximate=False)
+    if name == "gelu_approximate":
+        return lambda x: keras.activations.gelu(x, approximate=True)
+    if name == "relu":
+        return keras.activations.relu
+    raise ValueError(f"Unknown activation {name!r}; use one of {list(SUPPORTED_ACTIVATIONS)}.")
+
+
+@keras.saving.register_keras_serializable(package="bert_keras")
+class TransformerBlock(keras.layers.Layer):
+    """x = LN(x + Dropout(Attention(x))); x = LN(x + Dropout(W2 act(W1 x))), as in BERT.
+
+    Args:
+        hidden_dim: model width.
+        num_heads: attention heads; must divide `hidden_dim`.
+        intermediate_dim: width of the feed-forward layer.
+        dropout: dropout after the attention and feed-forward outputs.
+        attention_dropout: dropout on attention probabilities.
+        layer_norm_epsilon: LayerNorm epsilon.
+        initializer_range: stddev of the truncated-normal initializer.
+        activation: `gelu` (exact, BERT's), `gelu_approximate` or `relu`.
+
+    Example:
+    >>> import numpy as np
+    >>> block = TransformerBlock(hidden_dim=8, num_heads=2, intermediate_dim=32)
+    >>> block(np.ones((2, 5, 8), "float32"), np.ones((2, 5), "int32")).shape
+    (2, 5, 8)
+    """
+
+    def __init__(
+        self,
+        hidden_dim,
+        num_heads,
+        intermediate_dim,
+        dropout=0.1,
+        attention_dropout=0.1,
+        layer_norm_epsilon=1e-12,
+        initializer_range=0.02,
+        activation="gelu",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.hidden_dim = hidden_dim
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.attention_dropout = attention_dropout
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.initializer_range = initializer_range
+        self.activation = activation
+        self._activation_fn = get_activation(activation)
+        init = keras.initializers.TruncatedNormal(stddev=initializer_range)
+        policy = self.dtype_policy
+        self.attention = MultiHeadSelfAttention(
+            hidden_dim, num_heads, attention_dropout, initializer_range, dtype=policy, name="attention")
+        self.attention_dropout_layer = keras.layers.Dropout(dropout, dtype=policy, name="attention_output_dropout")
+        self.attention_layer_norm = keras.layers.LayerNormalization(
+            epsilon=layer_norm_epsilon, dtype=policy, name="attention_layer_norm")
+        self.intermediate_dense = keras.layers.Dense(
+            intermediate_dim, kernel_initializer=init, dtype=policy, name="intermediate_dense")
+        self.output_dense = keras.layers.Dense(hidden_dim, kernel_initializer=init, dtype=policy, name="output_dense")
+        self.output_dropout = keras.layers.Dropout(dropout, dtype=policy, name="output_dropout")
+        self.output_layer_norm = keras.layers.LayerNormalization(
+            epsilon=layer_norm_epsilon, dtype=policy, name="output_layer_norm")
+
+    def build(self, x_shape, padding_mask_shape=None):
+        if x_shape[-1] != self.hidden_dim:
+            raise ValueError(
+                f"TransformerBlock expects inputs of width hidden_dim={self.hidden_dim}, got shape {x_shape}.")
+        self.attention.build(x_shape)
+        self.attention_layer_norm.build(x_shape)
+        self.intermediate_dense.build(x_shape)
+        self.output_dense.build(tuple(x_shape[:-1]) + (self.intermediate_dim,))
+        self.output_layer_norm.build(x_shape)
+        self.built = True
+
+    def call(self, x, padding_mask, training=None, return_attention_probs=False):
+        attended = self.attention(x, padding_mask, training=training, return_attention_probs=return_attention_probs)
+        if return_attention_probs:
+            attended, probs = attended
+        x = self.attention_layer_norm(x + self.attention_dropout_layer(attended, training=training))
+        h = self._activation_fn(self.intermediate_dense(x))
+        x = self.output_layer_norm(x + self.output_dropout(self.output_dense(h), training=training))
+        if return_attention_probs:
+            return x, probs
+        return x
+
+    def compute_output_shape(self, x_shape, padding_mask_shape=None):
+        return tuple(x_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            hidden_dim=self.hidden_dim,
+            num_heads=self.num_heads,
+            intermediate_dim=self.intermediate_dim,
+            dropout=self.dropout,
+            attention_dropout=self.attention_dropout,
+            layer_norm_epsilon=self.layer_norm_epsilon,
+            initializer_range=self.initializer_range,
+            activation=self.activation,
+        )
+        return config
