@@ -95,9 +95,6 @@ class MultiHeadSelfAttention(keras.layers.Layer):
             return output, probs
         return output
 
-    def compute_output_shape(self, x_shape, padding_mask_shape=None):
-        return tuple(x_shape)
-
     def get_config(self):
         config = super().get_config()
         config.update(

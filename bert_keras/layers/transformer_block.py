@@ -101,9 +101,6 @@ class TransformerBlock(keras.layers.Layer):
             return x, probs
         return x
 
-    def compute_output_shape(self, x_shape, padding_mask_shape=None):
-        return tuple(x_shape)
-
     def get_config(self):
         config = super().get_config()
         config.update(

@@ -1,0 +1,1 @@
+"""Export of trained models: SavedModels for TF Serving, TFLite (coming with the export issue)."""

@@ -1,0 +1,52 @@
+"""Shared fixtures: the real MiniLM checkpoint, its tokenizer and encoder (loaded once), the reference outputs."""
+
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+
+
+@pytest.fixture(scope="session")
+def minilm_dir():
+    from bert_keras.data.real_corpora import minilm_dir
+
+    return minilm_dir()
+
+
+@pytest.fixture(scope="session")
+def minilm_tokenizer(minilm_dir):
+    from bert_keras import BertTokenizer
+
+    return BertTokenizer.from_pretrained(minilm_dir)
+
+
+@pytest.fixture(scope="session")
+def minilm_encoder(minilm_dir):
+    from bert_keras import BertEncoder
+
+    return BertEncoder.from_pretrained(minilm_dir)
+
+
+@pytest.fixture(scope="session")
+def reference():
+    """Outputs of transformers (PyTorch) on the real checkpoint; see tests/fixtures/README.md."""
+    data = np.load(os.path.join(FIXTURES, "minilm_reference.npz"))
+    arrays = {k: data[k] for k in data.files}
+    arrays["meta"] = json.loads(str(arrays.pop("meta_json")))
+    return arrays
+
+
+@pytest.fixture(scope="session")
+def hf_tokenizer(minilm_dir):
+    """The reference tokenizer: Hugging Face's Rust tokenizer from the checkpoint's tokenizer.json."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(os.path.join(minilm_dir, "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer

@@ -1,0 +1,22 @@
+import numpy as np
+import pytest
+
+from bert_keras.layers import BertPooler
+
+
+def test_tanh_dense_of_first_position():
+    pooler = BertPooler(hidden_dim=4)
+    x = np.random.default_rng(0).normal(size=(2, 3, 4)).astype("float32")
+    out = np.asarray(pooler(x))
+    expected = np.tanh(x[:, 0] @ pooler.dense.kernel.numpy() + pooler.dense.bias.numpy())
+    np.testing.assert_allclose(out, expected, atol=1e-6)
+
+
+def test_wrong_shape_named():
+    with pytest.raises(ValueError, match=r"\[batch, seq, 4\] sequence output, got shape"):
+        BertPooler(hidden_dim=4)(np.zeros((2, 5), "float32"))
+
+
+def test_config_round_trip():
+    pooler = BertPooler(hidden_dim=4, initializer_range=0.1)
+    assert BertPooler.from_config(pooler.get_config()).get_config() == pooler.get_config()
