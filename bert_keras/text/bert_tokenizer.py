@@ -57,7 +57,7 @@ class BertTokenizer(keras.layers.Layer):
         if isinstance(vocabulary, (str, os.PathLike)):
             vocabulary = read_vocab(vocabulary)
         vocabulary = list(vocabulary)
-        missing = [t for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]") if t not in vocabulary]
+        missing = [t for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]") if t not in set(vocabulary)]
         if missing:
             raise ValueError(
                 f"The vocabulary lacks the special token(s) {missing}; a BERT vocab must contain [PAD], [UNK], "
@@ -70,7 +70,12 @@ class BertTokenizer(keras.layers.Layer):
         self.seq_length = seq_length
         self.truncation = truncation
         self.max_bytes_per_word = max_bytes_per_word
-        index = {token: i for i, token in enumerate(vocabulary)}
+        index = {}
+        for i, token in enumerate(vocabulary):
+            if token in index:
+                raise ValueError(f"The vocabulary's token {token!r} appears twice (ids {index[token]} and {i}); "
+                                 "WordPiece vocabularies must have unique tokens.")
+            index[token] = i
         self.special_ids = {t: index[t] for t in SPECIAL_TOKENS if t in index}
         self.cls_id, self.sep_id = index["[CLS]"], index["[SEP]"]
         self.pad_id, self.unk_id = index["[PAD]"], index["[UNK]"]

@@ -2,6 +2,9 @@
 
 Learning uses tensorflow-text's `bert_vocab_from_dataset` (the same algorithm as its `wordpiece_vocab` tool);
 it pre-tokenizes like BERT (punctuation and CJK characters split), so CJK characters end up as single tokens.
+Text is first normalized with the same table `BertTokenizer` uses (the learner's own lower-casing is
+tensorflow-text's case folding, which would learn `,` for `，` and `ss` for `ß`, tokens the tokenizer never
+produces).
 """
 
 import os
@@ -41,7 +44,8 @@ def write_vocab(tokens, path):
 
 
 def learn_vocab(texts, vocab_size, lower_case=True, reserved_tokens=BERT_RESERVED_TOKENS, batch_size=1024,
-                upper_thresh=10_000_000, lower_thresh=10, num_iterations=4):
+                upper_thresh=10_000_000, lower_thresh=2, num_iterations=4, max_input_tokens=5_000_000,
+                max_unique_chars=5000):
     """Learns a WordPiece vocab of about `vocab_size` tokens from raw text.
 
     Args:
@@ -49,6 +53,10 @@ def learn_vocab(texts, vocab_size, lower_case=True, reserved_tokens=BERT_RESERVE
         vocab_size: target size (the learner may return slightly fewer tokens).
         lower_case: lower-case and strip accents first (as for an uncased model).
         reserved_tokens: tokens placed first, in order ([PAD] gets id 0).
+        upper_thresh, lower_thresh, num_iterations: bounds and steps of the learner's binary search on the
+            word-count threshold.
+        max_input_tokens: most distinct words counted (the most frequent).
+        max_unique_chars: most single characters kept (CJK text needs thousands).
 
     Returns:
         The vocab as a list of tokens, reserved tokens first.
@@ -64,15 +72,19 @@ def learn_vocab(texts, vocab_size, lower_case=True, reserved_tokens=BERT_RESERVE
         if not texts:
             raise ValueError("Cannot learn a vocab from an empty corpus.")
         texts = tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string))
+    from tensorflow_text.python.ops.fast_bert_normalizer import FastBertNormalizer
+
+    from bert_keras.text.bert_tokenizer import normalizer_table
+
+    normalizer = FastBertNormalizer(model_buffer=normalizer_table(lower_case))
     vocab = bert_vocab.bert_vocab_from_dataset(
-        texts.batch(batch_size).prefetch(2),
+        texts.batch(batch_size).map(normalizer.normalize).prefetch(2),
         vocab_size=vocab_size,
         reserved_tokens=list(reserved_tokens),
-        bert_tokenizer_params={"lower_case": lower_case},
+        bert_tokenizer_params={"lower_case": False},
         learn_params={"upper_thresh": upper_thresh, "lower_thresh": lower_thresh,
-                      "num_iterations": num_iterations, "max_input_tokens": -1, "max_token_length": 50,
-                      "max_unique_chars": 1000, "vocab_size": vocab_size, "slack_ratio": 0.05,
-                      "include_joiner_token": True, "joiner": "##", "reserved_tokens": list(reserved_tokens)},
+                      "num_iterations": num_iterations, "max_input_tokens": max_input_tokens,
+                      "max_unique_chars": max_unique_chars},
     )
     if len(vocab) <= len(reserved_tokens):
         raise ValueError("The corpus produced no tokens; check that it is not empty or all whitespace.")
