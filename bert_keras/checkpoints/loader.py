@@ -29,6 +29,7 @@ class Checkpoint:
         head_tensors: {Google name: ndarray} of the pretraining heads (`cls/...`) present in the checkpoint.
         unused: tensor names of the file that map to nothing (listed in a warning on load).
         vocab_path: the directory's `vocab.txt`, or None.
+        file_names: {Google name: the name the tensor has in the file}, for error messages.
     """
 
     path: str
@@ -38,6 +39,12 @@ class Checkpoint:
     head_tensors: dict
     unused: list
     vocab_path: str = None
+    file_names: dict = dataclasses.field(default_factory=dict)
+
+    def describe(self, name):
+        """`name`, with its spelling in the file when that differs (Hugging Face names)."""
+        in_file = self.file_names.get(name, name)
+        return repr(name) if in_file == name else f"{in_file!r} ({name} in Google's names)"
 
 
 def _missing_message(path):
@@ -64,6 +71,7 @@ def load_checkpoint(path):
         raw = huggingface.read_tensors(path)
         expected = google.encoder_tensor_names(config["num_layers"]) + list(google.HEAD_NAMES)
         tensors, unused = huggingface.to_google_names(raw, expected)
+        file_names = {g: huggingface.hf_name(g)[0] for g in expected}
         fmt, directory = "huggingface", path
     else:
         prefix = google.find_checkpoint_prefix(path)
@@ -82,6 +90,7 @@ def load_checkpoint(path):
         expected = set(google.encoder_tensor_names(config["num_layers"])) | set(google.HEAD_NAMES)
         unused = sorted(n for n in tensors if n not in expected)
         tensors = {n: v for n, v in tensors.items() if n in expected}
+        file_names = {}
         fmt = "google"
     if "bert/embeddings/word_embeddings" not in tensors:
         raise ValueError(
@@ -97,6 +106,7 @@ def load_checkpoint(path):
         head_tensors={n: v for n, v in tensors.items() if n.startswith("cls/")},
         unused=unused,
         vocab_path=vocab if os.path.exists(vocab) else None,
+        file_names=file_names,
     )
 
 
@@ -114,7 +124,7 @@ def assign_encoder_weights(encoder, checkpoint):
         for name in names:
             if name not in checkpoint.tensors:
                 raise ValueError(
-                    f"Checkpoint {checkpoint.path} lacks the tensor {name!r} that the encoder needs "
+                    f"Checkpoint {checkpoint.path} lacks the tensor {checkpoint.describe(name)}, which the encoder needs "
                     f"(config: {checkpoint.encoder_config['num_layers']} layers). Is the config file the one "
                     "that belongs to these weights?")
             parts.append(np.asarray(checkpoint.tensors[name], dtype="float32"))
@@ -123,8 +133,9 @@ def assign_encoder_weights(encoder, checkpoint):
         for name, part in zip(names, parts):
             if tuple(part.shape) != part_shape:
                 raise ValueError(
-                    f"Shape mismatch for {name!r}: the checkpoint has {tuple(part.shape)}, the model expects "
-                    f"{part_shape}. Check that the config file matches the weights.")
+                    f"Shape mismatch for {checkpoint.describe(name)}: the checkpoint has {tuple(part.shape)}, the "
+                    f"model expects {part_shape} (in Google's [in, out] layout). Check that the config file "
+                    "matches the weights.")
         updates.append((variable, parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)))
     for variable, value in updates:
         variable.assign(value)
