@@ -1,0 +1,1 @@
+"""Side-by-side speed runs that print tables (never timed assertions in tests)."""
