@@ -1,5 +1,8 @@
-"""Keras models: the encoder (task heads come with fine-tuning and pretraining)."""
+"""Keras models: the encoder and the task heads."""
 
+from bert_keras.models.bert_classifier import BertClassifier
 from bert_keras.models.bert_encoder import BertEncoder
+from bert_keras.models.bert_span_qa import BertSpanQA
+from bert_keras.models.bert_token_classifier import BertTokenClassifier
 
-__all__ = ["BertEncoder"]
+__all__ = ["BertClassifier", "BertEncoder", "BertSpanQA", "BertTokenClassifier"]

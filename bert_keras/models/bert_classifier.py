@@ -1,0 +1,58 @@
+"""`BertClassifier`: sentence / sentence-pair classification (softmax) or regression (one score) on `pooled_output`.
+
+Same shape as keras-hub's `BertTextClassifier` (dropout + Dense on the pooled [CLS] vector), but on this
+package's encoder and its TF Hub input names, and with regression (`num_classes=1`).
+"""
+
+import keras
+
+from bert_keras.models.bert_encoder import INPUT_NAMES, BertEncoder
+
+
+@keras.saving.register_keras_serializable(package="bert_keras")
+class BertClassifier(keras.Model):
+    """Dropout + Dense on the encoder's pooled output.
+
+    Args:
+        encoder: a `BertEncoder` (e.g. from `BertEncoder.from_pretrained`).
+        num_classes: >= 2 for classification (outputs logits), 1 for regression (outputs the score).
+        dropout: dropout rate on the pooled output.
+
+    Example:
+    >>> import numpy as np
+    >>> model = BertClassifier(BertEncoder.from_config_name("tiny", vocab_size=100), num_classes=3)
+    >>> features = {name: np.ones((2, 8), "int32") for name in INPUT_NAMES}
+    >>> model(features).shape
+    (2, 3)
+    """
+
+    def __init__(self, encoder, num_classes, dropout=0.1, **kwargs):
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(f"num_classes must be 1 (regression) or >= 2 (classes), got {num_classes!r}.")
+        inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in INPUT_NAMES}
+        pooled = encoder(inputs)["pooled_output"]
+        pooled = keras.layers.Dropout(dropout, name="dropout")(pooled)
+        outputs = keras.layers.Dense(
+            num_classes, name="logits" if num_classes > 1 else "score", dtype="float32",
+            kernel_initializer=keras.initializers.TruncatedNormal(stddev=encoder.initializer_range))(pooled)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.encoder = encoder
+        self.num_classes = num_classes
+        self.dropout = dropout
+
+    def default_loss(self):
+        """Softmax cross-entropy on logits, or mean squared error for regression."""
+        if self.num_classes == 1:
+            return keras.losses.MeanSquaredError()
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable,
+                "encoder": keras.saving.serialize_keras_object(self.encoder),
+                "num_classes": self.num_classes, "dropout": self.dropout}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        return cls(**config)

