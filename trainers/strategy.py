@@ -48,6 +48,6 @@ def build_strategy(name, tpu_address=None):
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver), True, 0
-    except (ValueError, RuntimeError, tf.errors.OpError) as e:
+    except (ValueError, RuntimeError, OSError, tf.errors.OpError) as e:  # OSError: unresolvable TPU name
         raise ValueError(f"--strategy=tpu could not reach a TPU (--tpu={tpu_address!r}): {e}. Pass the TPU's name "
                          "or grpc:// address with --tpu, or use --strategy=default/mirrored.") from None

@@ -1,0 +1,124 @@
+"""End to end: one fine-tune per task type, every output file checked, and the refusals."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from bert_keras import BertTokenizer
+from bert_keras.data.real_corpora import package_file
+from bert_keras.data.text_classification_file import write_text_classification_file
+from trainers.finetune import FinetuneConfig, evaluate, run
+
+
+def _tiny(tmp_path, minilm_dir, **kw):
+    settings = dict(model_dir=str(tmp_path / "model"), config="tiny", vocab=os.path.join(minilm_dir, "vocab.txt"),
+                    seq_length=48, batch_size=16, epochs=2, learning_rate=5e-4, verbose=0)
+    return FinetuneConfig(**{**settings, **kw})
+
+
+def test_classify_from_the_real_checkpoint_writes_everything(tmp_path, rt_files, minilm_dir):
+    train, dev = rt_files
+    cfg = FinetuneConfig(model_dir=str(tmp_path / "model"), task="classify", train_file=train, eval_file=dev,
+                         init_checkpoint=minilm_dir, seq_length=48, batch_size=32, epochs=2, learning_rate=1e-4,
+                         verbose=0)
+    result = run(cfg)
+    d = cfg.model_dir
+    assert {"accuracy", "macro_f1", "mcc"} <= set(result)
+    with open(os.path.join(d, "metrics.json")) as f:
+        assert json.load(f) == result
+    with open(os.path.join(d, "label_map.json")) as f:
+        assert json.load(f)["labels"] == ["fresh", "rotten"]
+    with open(os.path.join(d, "training_curve.png"), "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    with open(os.path.join(d, "history.json")) as f:
+        assert [h["epoch"] for h in json.load(f)] == [1, 2]
+    assert any(name.startswith("events") for _, _, files in os.walk(os.path.join(d, "logs")) for name in files)
+    assert not os.path.exists(os.path.join(d, "backup"))
+    # The saved model and tokenizer reproduce the reported accuracy.
+    model = keras.saving.load_model(os.path.join(d, "model.keras"), safe_mode=True)
+    tokenizer = BertTokenizer.from_pretrained(d)
+    again = evaluate("classify", model, tokenizer, _cols(dev), ["fresh", "rotten"], cfg)
+    assert again["accuracy"] == pytest.approx(result["accuracy"])
+
+
+def _cols(path):
+    from bert_keras.data.text_classification_file import read_text_classification_file
+
+    texts, texts_b, labels, lines = read_text_classification_file(path)
+    return {"texts": texts, "texts_b": texts_b, "labels": labels, "lines": lines, "path": path}
+
+
+def test_regress_sentence_pairs(tmp_path, minilm_dir):
+    rng = np.random.default_rng(0)
+    words = ["good", "bad", "film", "plot", "actor", "scene", "music", "story"]
+    a = [" ".join(rng.choice(words, 4)) for _ in range(96)]
+    b = [" ".join(rng.choice(words, 4)) for _ in range(96)]
+    y = [float(len(set(x.split()) & set(z.split()))) for x, z in zip(a, b)]
+    for name, sl in (("train.tsv", slice(0, 64)), ("dev.tsv", slice(64, 96))):
+        write_text_classification_file(str(tmp_path / name), a[sl], y[sl], texts_b=b[sl])
+    cfg = _tiny(tmp_path, minilm_dir, task="regress", train_file=str(tmp_path / "train.tsv"),
+                eval_file=str(tmp_path / "dev.tsv"))
+    result = run(cfg)
+    assert {"pearson", "spearman", "mse"} <= set(result) and np.isfinite(result["pearson"])
+
+
+def test_tag_conll(tmp_path, wnut_files, minilm_dir):
+    train, dev = wnut_files
+    result = run(_tiny(tmp_path, minilm_dir, task="tag", train_file=train, eval_file=dev))
+    assert {"entity_f1", "entity_precision", "entity_recall"} <= set(result)
+    assert result["true_entities"] > 0
+    with open(tmp_path / "model" / "label_map.json") as f:
+        labels = json.load(f)["labels"]
+    assert labels[0] == "O" and "B-person" in labels and "I-person" in labels
+
+
+def test_qa_squad_fixture(tmp_path, minilm_dir):
+    path = package_file("allennlp", "tests", "fixtures", "data", "squad.json")
+    result = run(_tiny(tmp_path, minilm_dir, task="qa", train_file=path, eval_file=path, seq_length=128,
+                       doc_stride=64, batch_size=8))
+    assert {"exact_match", "f1"} <= set(result) and 0.0 <= result["f1"] <= 1.0
+
+
+def test_label_outside_the_label_set_names_file_and_line(tmp_path, minilm_dir):
+    write_text_classification_file(str(tmp_path / "train.tsv"), ["a", "b"], ["pos", "neg"])
+    write_text_classification_file(str(tmp_path / "dev.tsv"), ["c", "d"], ["pos", "neutral"])
+    cfg = _tiny(tmp_path, minilm_dir, task="classify", train_file=str(tmp_path / "train.tsv"),
+                eval_file=str(tmp_path / "dev.tsv"))
+    with pytest.raises(ValueError, match=r"dev.tsv:3: label 'neutral' is not among the training labels"):
+        run(cfg)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("sentence\tlabel\nfine\t1\nbroken\n", r"train.tsv:3: expected 2 columns, found 1"),
+    ("", r"train.tsv is empty"),
+    ("sentence\tlabel\nonly one class\t1\n", r"at least 2 labels"),
+])
+def test_bad_training_files(tmp_path, minilm_dir, content, message):
+    (tmp_path / "train.tsv").write_text(content, encoding="utf-8")
+    write_text_classification_file(str(tmp_path / "dev.tsv"), ["c"], ["1"])
+    cfg = _tiny(tmp_path, minilm_dir, task="classify", train_file=str(tmp_path / "train.tsv"),
+                eval_file=str(tmp_path / "dev.tsv"))
+    with pytest.raises(ValueError, match=message):
+        run(cfg)
+
+
+def test_strategy_that_cannot_be_built(tmp_path, rt_files, minilm_dir):
+    train, dev = rt_files
+    with pytest.raises(ValueError, match="--strategy=tpu could not reach a TPU"):
+        run(_tiny(tmp_path, minilm_dir, task="classify", train_file=train, eval_file=dev, strategy="tpu",
+                  tpu="no-such-tpu-name"))
+    with pytest.raises(ValueError, match="needs the TF_CONFIG environment variable"):
+        run(_tiny(tmp_path, minilm_dir, task="classify", train_file=train, eval_file=dev, strategy="multi_worker"))
+
+
+def test_missing_inputs(tmp_path, rt_files, minilm_dir):
+    train, _ = rt_files
+    with pytest.raises(ValueError, match="--eval_file is required"):
+        run(_tiny(tmp_path, minilm_dir, task="classify", train_file=train))
+    with pytest.raises(ValueError, match="needs --vocab"):
+        run(FinetuneConfig(model_dir=str(tmp_path / "m"), task="classify", train_file=train, eval_file=train))
+    with pytest.raises(ValueError, match="Unknown --dataset 'imdb'"):
+        run(FinetuneConfig(model_dir=str(tmp_path / "m"), dataset="imdb"))
