@@ -227,12 +227,14 @@ def _build(task, cfg, tokenizer, labels):
     from bert_keras import BertClassifier, BertEncoder, BertSpanQA, BertTokenClassifier
 
     if cfg.init_checkpoint:
-        encoder = BertEncoder.from_pretrained(cfg.init_checkpoint, dropout=cfg.dropout)
+        encoder = BertEncoder.from_pretrained(cfg.init_checkpoint, dropout=cfg.dropout,
+                                              attention_dropout=cfg.dropout)
         if encoder.max_sequence_length < cfg.seq_length:
             raise ValueError(f"--seq_length={cfg.seq_length} exceeds the checkpoint's max_sequence_length="
                              f"{encoder.max_sequence_length}.")
     else:
         encoder = BertEncoder.from_config_name(cfg.config, vocab_size=tokenizer.vocab_size, dropout=cfg.dropout,
+                                               attention_dropout=cfg.dropout,
                                                max_sequence_length=max(cfg.seq_length, 128))
     if task == "classify":
         return BertClassifier(encoder, num_classes=len(labels), dropout=cfg.dropout)
@@ -377,7 +379,8 @@ def run(cfg):
     _save_model(model_for_eval, out_dir)
     if not is_chief:
         return None
-    result = {"task": task, "train_examples": n_train, "epochs": cfg.epochs, "train_seconds": round(train_seconds, 1)}
+    result = {"task": task, "train_examples": n_train, "epochs": cfg.epochs, "train_seconds": round(train_seconds, 1),
+              "strategy": cfg.strategy, "replicas": strategy.num_replicas_in_sync}
     result.update(evaluate(task, model_for_eval, tokenizer, splits["eval"], labels, cfg))
     if splits["test"]:
         result["test"] = evaluate(task, model_for_eval, tokenizer, splits["test"], labels, cfg)
@@ -426,7 +429,7 @@ flags.DEFINE_integer("epochs", _defaults.epochs, "Training epochs.")
 flags.DEFINE_float("learning_rate", _defaults.learning_rate, "Peak learning rate (AdamW).")
 flags.DEFINE_float("warmup_ratio", _defaults.warmup_ratio, "Fraction of steps of linear warmup.")
 flags.DEFINE_float("weight_decay", _defaults.weight_decay, "AdamW weight decay (not on biases and LayerNorm).")
-flags.DEFINE_float("dropout", _defaults.dropout, "Dropout in the encoder and head.")
+flags.DEFINE_float("dropout", _defaults.dropout, "Dropout in the encoder (hidden and attention) and head.")
 flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker", "tpu"], "tf.distribute strategy.")
 flags.DEFINE_string("tpu", None, "TPU name or grpc:// address for --strategy=tpu.")
 flags.DEFINE_integer("num_cpu_devices", 1, "Split the CPU into this many logical devices (MirroredStrategy on CPU).")
@@ -438,6 +441,8 @@ flags.DEFINE_integer("doc_stride", _defaults.doc_stride, "QA: tokens between win
 flags.DEFINE_integer("max_query_length", _defaults.max_query_length, "QA: question tokens kept.")
 flags.DEFINE_integer("max_answer_length", _defaults.max_answer_length, "QA: longest answer in tokens.")
 flags.DEFINE_bool("version_2_with_negative", False, "QA: SQuAD 2.0, allow no-answer predictions.")
+flags.DEFINE_bool("shuffle", True, "Reshuffle the training set every epoch (seeded; the order differs between "
+                  "strategies, because tf.data rewrites a distributed dataset).")
 flags.DEFINE_integer("verbose", 1, "Keras fit verbosity: 0, 1 (progress bar) or 2 (a line per epoch).")
 
 

@@ -22,6 +22,35 @@ def split_cpu(num_devices):
         raise ValueError(f"Cannot split the CPU into {num_devices} devices after TensorFlow has started: {e}") from None
 
 
+def _patch_multi_worker_reduce(strategy):
+    """Works around two failures of Keras 3.15 `fit` under `MultiWorkerMirroredStrategy` with 2+ workers.
+
+    1. To build the model, `fit` reduces the first distributed batch, a nested `(inputs_dict, labels)`, with
+       `strategy.reduce(..., axis=None)`; the multi-worker strategy passes the whole structure to its
+       cross-device ops and fails ("Attempt to convert a value ({'input_word_ids': PerReplica...}) with an
+       unsupported type (<class 'dict'>)"). `MirroredStrategy` reduces such structures leaf by leaf.
+    2. Each step, `fit` averages the per-replica scalar logs with `strategy.reduce("MEAN", v, axis=0)`, which
+       fails on 0-d values ("Invalid reduction dimension 0 for input with 0 dimensions"); the mean across
+       replicas it means is `axis=None` for a scalar.
+
+    This instance's `reduce` therefore reduces leaf by leaf, with `axis=None` for scalars. Same results as the
+    single-worker strategies (tests/trainers/test_distribution.py checks the trained weights).
+    """
+    original = strategy.reduce
+
+    def reduce_leaf(reduce_op, leaf, axis):
+        if axis is not None:
+            local = strategy.experimental_local_results(leaf)[0]
+            if getattr(local, "shape", None) is not None and local.shape.rank == 0:
+                axis = None
+        return original(reduce_op, leaf, axis)
+
+    def reduce(reduce_op, value, axis=None):
+        return tf.nest.map_structure(lambda leaf: reduce_leaf(reduce_op, leaf, axis), value)
+
+    strategy.reduce = reduce
+
+
 def build_strategy(name, tpu_address=None):
     """Returns (strategy, is_chief, worker_index)."""
     if name not in STRATEGIES:
@@ -40,6 +69,7 @@ def build_strategy(name, tpu_address=None):
         except (ValueError, KeyError) as e:
             raise ValueError(f"TF_CONFIG is not valid JSON with a 'task' entry: {e}") from None
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        _patch_multi_worker_reduce(strategy)
         is_chief = task["type"] == "chief" or (task["type"] == "worker" and int(task["index"]) == 0
                                                 and "chief" not in json.loads(config).get("cluster", {}))
         return strategy, is_chief, int(task["index"])
