@@ -381,9 +381,11 @@ def run(cfg):
         return None
     result = {"task": task, "train_examples": n_train, "epochs": cfg.epochs, "train_seconds": round(train_seconds, 1),
               "strategy": cfg.strategy, "replicas": strategy.num_replicas_in_sync}
+    result["eval_examples"] = _count(task, splits["eval"])
     result.update(evaluate(task, model_for_eval, tokenizer, splits["eval"], labels, cfg))
     if splits["test"]:
-        result["test"] = evaluate(task, model_for_eval, tokenizer, splits["test"], labels, cfg)
+        result["test"] = {"examples": _count(task, splits["test"]),
+                          **evaluate(task, model_for_eval, tokenizer, splits["test"], labels, cfg)}
     cb.atomic_write_json(os.path.join(out_dir, "metrics.json"), result)
     cb.atomic_write_json(os.path.join(out_dir, "label_map.json"), {
         "task": task, "labels": labels, "seq_length": cfg.seq_length, "init_checkpoint": cfg.init_checkpoint,
@@ -395,6 +397,10 @@ def run(cfg):
         cb.plot_history(history, os.path.join(out_dir, "training_curve.png"),
                         f"{task} fine-tuning ({cfg.dataset or os.path.basename(cfg.train_file or '')})")
     return result
+
+
+def _count(task, split):
+    return len(_as_columns(split)["texts"]) if task in ("classify", "regress") else len(split)
 
 
 def _save_model(model, out_dir):

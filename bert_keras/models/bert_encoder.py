@@ -141,7 +141,8 @@ class BertEncoder(keras.Model):
         return {
             "name": self.name,
             "trainable": self.trainable,
-            "dtype": keras.saving.serialize_keras_object(self.dtype_policy),
+            # The layers' policy: a functional model's own `dtype_policy` does not survive deserialization.
+            "dtype": keras.saving.serialize_keras_object(self.embeddings.dtype_policy),
             **self.encoder_config(),
             "output_encoder_outputs": self.output_encoder_outputs,
             "output_attention_probs": self.output_attention_probs,

@@ -99,6 +99,16 @@ def test_mixed_precision_runs_in_bfloat16_and_stays_close():
     np.testing.assert_allclose(np.asarray(out, "float32"), encoder(features)["sequence_output"], atol=0.1)
 
 
+def test_mixed_precision_survives_two_save_load_cycles(tmp_path):
+    encoder = tiny_encoder(dtype="mixed_bfloat16")
+    for cycle in range(2):
+        path = str(tmp_path / f"e{cycle}.keras")
+        encoder.save(path)
+        encoder = keras.saving.load_model(path, safe_mode=True)
+        assert encoder.embeddings.dtype_policy.name == "mixed_bfloat16"
+        assert encoder.transformer_blocks[1].attention.query_key_value.dtype_policy.name == "mixed_bfloat16"
+
+
 def test_trains_with_fit():
     encoder = tiny_encoder()
     features = random_features(batch=8, seq=8)

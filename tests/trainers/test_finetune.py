@@ -60,14 +60,21 @@ def test_regress_sentence_pairs(tmp_path, minilm_dir):
     for name, sl in (("train.tsv", slice(0, 64)), ("dev.tsv", slice(64, 96))):
         write_text_classification_file(str(tmp_path / name), a[sl], y[sl], texts_b=b[sl])
     cfg = _tiny(tmp_path, minilm_dir, task="regress", train_file=str(tmp_path / "train.tsv"),
-                eval_file=str(tmp_path / "dev.tsv"))
+                eval_file=str(tmp_path / "dev.tsv"), jit_compile=True)
     result = run(cfg)
     assert {"pearson", "spearman", "mse"} <= set(result) and np.isfinite(result["pearson"])
 
 
-def test_tag_conll(tmp_path, wnut_files, minilm_dir):
+def test_tag_conll_in_mixed_bfloat16(tmp_path, wnut_files, minilm_dir):
     train, dev = wnut_files
-    result = run(_tiny(tmp_path, minilm_dir, task="tag", train_file=train, eval_file=dev))
+    try:
+        result = run(_tiny(tmp_path, minilm_dir, task="tag", train_file=train, eval_file=dev,
+                           mixed_precision="mixed_bfloat16"))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert result["entity_f1"] >= 0.0
+    model = keras.saving.load_model(str(tmp_path / "model" / "model.keras"), safe_mode=True)
+    assert model.encoder.embeddings.dtype_policy.name == "mixed_bfloat16"
     assert {"entity_f1", "entity_precision", "entity_recall"} <= set(result)
     assert result["true_entities"] > 0
     with open(tmp_path / "model" / "label_map.json") as f:
