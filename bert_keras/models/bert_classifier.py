@@ -6,11 +6,12 @@ package's encoder and its TF Hub input names, and with regression (`num_classes=
 
 import keras
 
-from bert_keras.models.bert_encoder import INPUT_NAMES, BertEncoder
+from bert_keras.models.bert_encoder import INPUT_NAMES, BertEncoder  # noqa: F401  (docstring example)
+from bert_keras.models.encoder_task import EncoderTask, encoder_inputs
 
 
 @keras.saving.register_keras_serializable(package="bert_keras")
-class BertClassifier(keras.Model):
+class BertClassifier(EncoderTask):
     """Dropout + Dense on the encoder's pooled output.
 
     Args:
@@ -29,7 +30,7 @@ class BertClassifier(keras.Model):
     def __init__(self, encoder, num_classes, dropout=0.1, **kwargs):
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(f"num_classes must be 1 (regression) or >= 2 (classes), got {num_classes!r}.")
-        inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in INPUT_NAMES}
+        inputs = encoder_inputs()
         pooled = encoder(inputs)["pooled_output"]
         pooled = keras.layers.Dropout(dropout, name="dropout")(pooled)
         outputs = keras.layers.Dense(
@@ -46,13 +47,5 @@ class BertClassifier(keras.Model):
             return keras.losses.MeanSquaredError()
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
-    def get_config(self):
-        return {"name": self.name, "trainable": self.trainable,
-                "encoder": keras.saving.serialize_keras_object(self.encoder),
-                "num_classes": self.num_classes, "dropout": self.dropout}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)
+    def task_config(self):
+        return {"num_classes": self.num_classes, "dropout": self.dropout}

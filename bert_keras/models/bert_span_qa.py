@@ -7,7 +7,8 @@ keras-hub has no span-QA task. Windowing of long contexts, answer labels and n-b
 import keras
 from keras import ops
 
-from bert_keras.models.bert_encoder import INPUT_NAMES
+from bert_keras.models.bert_encoder import INPUT_NAMES  # noqa: F401  (docstring example)
+from bert_keras.models.encoder_task import EncoderTask, encoder_inputs
 
 
 @keras.saving.register_keras_serializable(package="bert_keras")
@@ -35,7 +36,7 @@ class SpanLogits(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="bert_keras")
-class BertSpanQA(keras.Model):
+class BertSpanQA(EncoderTask):
     """Outputs {"start_logits", "end_logits"}, each float32 [batch, seq].
 
     Args:
@@ -50,7 +51,7 @@ class BertSpanQA(keras.Model):
     """
 
     def __init__(self, encoder, **kwargs):
-        inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in INPUT_NAMES}
+        inputs = encoder_inputs()
         sequence = encoder(inputs)["sequence_output"]
         outputs = SpanLogits(encoder.initializer_range, dtype="float32", name="span_logits")(
             sequence, inputs["input_mask"])
@@ -61,13 +62,3 @@ class BertSpanQA(keras.Model):
     def default_loss():
         ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         return {"start_logits": ce, "end_logits": ce}
-
-    def get_config(self):
-        return {"name": self.name, "trainable": self.trainable,
-                "encoder": keras.saving.serialize_keras_object(self.encoder)}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)

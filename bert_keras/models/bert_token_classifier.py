@@ -8,13 +8,14 @@ tags back into entity spans with character offsets in the original text.
 import keras
 
 from bert_keras.metrics.tagging import bio_spans
-from bert_keras.models.bert_encoder import INPUT_NAMES
+from bert_keras.models.bert_encoder import INPUT_NAMES  # noqa: F401  (docstring example)
+from bert_keras.models.encoder_task import EncoderTask, encoder_inputs
 
 IGNORE_LABEL = -1
 
 
 @keras.saving.register_keras_serializable(package="bert_keras")
-class BertTokenClassifier(keras.Model):
+class BertTokenClassifier(EncoderTask):
     """Dropout + Dense over `sequence_output`: logits [batch, seq, num_labels].
 
     Args:
@@ -33,7 +34,7 @@ class BertTokenClassifier(keras.Model):
     def __init__(self, encoder, num_labels, dropout=0.1, **kwargs):
         if not isinstance(num_labels, int) or num_labels < 2:
             raise ValueError(f"num_labels must be an int >= 2, got {num_labels!r}.")
-        inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in INPUT_NAMES}
+        inputs = encoder_inputs()
         sequence = encoder(inputs)["sequence_output"]
         sequence = keras.layers.Dropout(dropout, name="dropout")(sequence)
         logits = keras.layers.Dense(
@@ -49,16 +50,8 @@ class BertTokenClassifier(keras.Model):
         """Cross-entropy over first WordPieces; positions labelled -1 (other pieces, specials, padding) are ignored."""
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=IGNORE_LABEL)
 
-    def get_config(self):
-        return {"name": self.name, "trainable": self.trainable,
-                "encoder": keras.saving.serialize_keras_object(self.encoder),
-                "num_labels": self.num_labels, "dropout": self.dropout}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)
+    def task_config(self):
+        return {"num_labels": self.num_labels, "dropout": self.dropout}
 
 
 def word_tags_to_entities(words, tags, text=None, word_starts=None):
