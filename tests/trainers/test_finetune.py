@@ -87,6 +87,7 @@ def test_qa_squad_fixture(tmp_path, minilm_dir):
     result = run(_tiny(tmp_path, minilm_dir, task="qa", train_file=path, eval_file=path, seq_length=128,
                        doc_stride=64, batch_size=8))
     assert {"exact_match", "f1"} <= set(result) and 0.0 <= result["f1"] <= 1.0
+    assert result["eval_examples"] == 5 and result["train_examples"] == 7  # 5 questions, 7 windows at seq 128
 
 
 def test_label_outside_the_label_set_names_file_and_line(tmp_path, minilm_dir):
