@@ -369,13 +369,11 @@ def run(cfg):
     if os.path.exists(best):
         model.load_weights(best)
 
-    if cfg.strategy == "multi_worker":
-        # Evaluate a local copy outside the collective strategy (every worker saves its own, see README).
-        local = type(model).from_config(model.get_config())
-        local.set_weights(model.get_weights())
-        model_for_eval = local
-    else:
-        model_for_eval = model
+    # An uncompiled copy outside the strategy: it is what gets saved (no optimizer state or custom schedule in
+    # model.keras, so it loads with only bert_keras imported) and, under multi_worker, what the chief evaluates
+    # without collective ops (every worker saves its own copy).
+    model_for_eval = type(model).from_config(model.get_config())
+    model_for_eval.set_weights(model.get_weights())
     _save_model(model_for_eval, out_dir)
     if not is_chief:
         return None

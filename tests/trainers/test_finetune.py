@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -10,6 +12,7 @@ import pytest
 from bert_keras import BertTokenizer
 from bert_keras.data.real_corpora import package_file
 from bert_keras.data.text_classification_file import write_text_classification_file
+from tests.trainers.conftest import ROOT
 from trainers.finetune import FinetuneConfig, evaluate, run
 
 
@@ -37,6 +40,12 @@ def test_classify_from_the_real_checkpoint_writes_everything(tmp_path, rt_files,
         assert [h["epoch"] for h in json.load(f)] == [1, 2]
     assert any(name.startswith("events") for _, _, files in os.walk(os.path.join(d, "logs")) for name in files)
     assert not os.path.exists(os.path.join(d, "backup"))
+    # model.keras loads in a fresh process that imports only bert_keras (no optimizer or trainer classes inside).
+    check = subprocess.run([sys.executable, "-c", "import bert_keras, keras, sys; m = keras.saving.load_model("
+                            "sys.argv[1], safe_mode=True); print(type(m).__name__, getattr(m, \"optimizer\", None) is None)",
+                            os.path.join(d, "model.keras")], capture_output=True, text=True, timeout=300,
+                           cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT})
+    assert check.stdout.split()[-2:] == ["BertClassifier", "True"], check.stderr[-2000:]
     # The saved model and tokenizer reproduce the reported accuracy.
     model = keras.saving.load_model(os.path.join(d, "model.keras"), safe_mode=True)
     tokenizer = BertTokenizer.from_pretrained(d)
