@@ -84,6 +84,7 @@ class BertTokenizer(keras.layers.Layer):
             vocab=vocabulary, token_out_type=tf.int32, unknown_token="[UNK]",
             max_bytes_per_word=max_bytes_per_word,
             fast_bert_normalizer_model_buffer=normalizer_table(self.lower_case))
+        self.built = True  # no Keras weights; the WordPiece and normalizer models are constants
 
     @property
     def vocab_size(self):

@@ -1,0 +1,89 @@
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from bert_keras import BertTokenizer
+from bert_keras.data import real_datasets
+from export.saved_model import custom_ops, export_saved_model
+from tests.trainers.conftest import ROOT
+from trainers.finetune import FinetuneConfig, run
+
+
+@pytest.fixture(scope="module")
+def classifier_dir(tmp_path_factory, minilm_dir):
+    d = str(tmp_path_factory.mktemp("clf") / "model")
+    run(FinetuneConfig(model_dir=d, dataset="rotten_tomatoes", max_train_examples=64, max_eval_examples=32,
+                       config="tiny", vocab=os.path.join(minilm_dir, "vocab.txt"), seq_length=32, batch_size=16,
+                       epochs=1, verbose=0))
+    return d
+
+
+def test_string_in_export_matches_keras_in_a_fresh_process(classifier_dir, tmp_path):
+    export_dir = str(tmp_path / "export")
+    path = export_saved_model(classifier_dir, export_dir)
+    assert path == os.path.join(export_dir, "1")
+    assert sorted(n for n in os.listdir(export_dir)) == ["1"]  # nothing half-written left beside it
+    texts = [t for t, _ in real_datasets.rotten_tomatoes()["test"][:24]] + ["北京，Straße ²", ""]
+    pairs = list(reversed(texts))
+    with open(tmp_path / "texts.json", "w", encoding="utf-8") as f:
+        json.dump({"a": texts, "b": pairs}, f, ensure_ascii=False)
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "export", "load_in_fresh_process.py"), path,
+                           str(tmp_path / "texts.json"), str(tmp_path / "out.npz")],
+                          capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": ROOT})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = np.load(tmp_path / "out.npz")
+
+    model = keras.saving.load_model(os.path.join(classifier_dir, "model.keras"), safe_mode=True)
+    tokenizer = BertTokenizer.from_pretrained(classifier_dir)
+    with open(os.path.join(classifier_dir, "label_map.json")) as f:
+        labels = json.load(f)["labels"]
+    single = tokenizer(texts, seq_length=32)
+    pair = tokenizer(texts, pairs, seq_length=32)
+    expected = {"serving_default": keras.ops.softmax(model(single)).numpy(),
+                "serve_pair": keras.ops.softmax(model(pair)).numpy()}
+    for loader in ("tf1", "tf2"):
+        for name, probs in expected.items():
+            np.testing.assert_allclose(out[f"{loader}/{name}/probabilities"], probs, atol=1e-5)
+            np.testing.assert_array_equal(out[f"{loader}/{name}/label_id"], probs.argmax(-1))
+            assert [s.decode() for s in out[f"{loader}/{name}/label"]] == [labels[i] for i in probs.argmax(-1)]
+        for key in ("input_word_ids", "input_mask", "input_type_ids"):
+            np.testing.assert_array_equal(out[f"{loader}/preprocess/{key}"], single[key])
+        np.testing.assert_allclose(out[f"{loader}/embed/pooled_output"], model.encoder(single)["pooled_output"],
+                                   atol=1e-5)
+        assert out[f"{loader}/embed/mean_pooled"].shape == (len(texts), model.encoder.hidden_dim)
+
+
+def test_versions_readme_and_refusals(classifier_dir, tmp_path):
+    export_dir = str(tmp_path / "export")
+    assert export_saved_model(classifier_dir, export_dir).endswith(os.sep + "1")
+    second = export_saved_model(classifier_dir, export_dir)
+    assert second.endswith(os.sep + "2")
+    with pytest.raises(FileExistsError, match="already exists; TF Serving versions are immutable"):
+        export_saved_model(classifier_dir, export_dir, version=1)
+    assert sorted(os.listdir(export_dir)) == ["1", "2"]
+    ops = custom_ops(second)
+    assert "FastBertNormalize" in ops and "FastWordpieceTokenizeWithOffsets" in ops
+    assert not any("Ragged" in op for op in ops)
+    with open(os.path.join(second, "README.md")) as f:
+        assert "`FastBertNormalize`" in f.read()
+    with pytest.raises(FileNotFoundError, match="not a fine-tuned model directory"):
+        export_saved_model(str(tmp_path), export_dir)
+
+
+def test_tag_export_is_refused_clearly(classifier_dir, tmp_path):
+    import shutil
+
+    d = str(tmp_path / "tagger")
+    shutil.copytree(classifier_dir, d)
+    with open(os.path.join(d, "label_map.json")) as f:
+        info = json.load(f)
+    info["task"] = "tag"
+    with open(os.path.join(d, "label_map.json"), "w") as f:
+        json.dump(info, f)
+    with pytest.raises(ValueError, match="Export of 'tag' models is not implemented yet"):
+        export_saved_model(d, str(tmp_path / "export"))
