@@ -118,6 +118,7 @@ def export_saved_model(model_dir, export_dir, version=None):
     tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_dir)
     try:
         archive.write_out(tmp, verbose=False)
+        write_warmup_requests(tmp, WARMUP_TEXTS)
         ops = custom_ops(tmp)
         with open(os.path.join(tmp, "README.md"), "w", encoding="utf-8") as f:
             f.write(_readme(model_dir, task, info, seq_length, ops))
@@ -126,6 +127,26 @@ def export_saved_model(model_dir, export_dir, version=None):
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+WARMUP_TEXTS = ["This is a short sentence.", "A somewhat longer sentence, with punctuation, numbers (42) and accents: café.",
+                ""]
+
+
+def write_warmup_requests(saved_model_dir, texts, model_name="bert"):
+    """Writes `assets.extra/tf_serving_warmup_requests`: PredictionLog records TF Serving replays at load time,
+    for both text signatures, so the first real request does not pay for graph warm-up."""
+    import tensorflow as tf
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    from export.client import predict_request
+
+    directory = os.path.join(saved_model_dir, "assets.extra")
+    os.makedirs(directory, exist_ok=True)
+    with tf.io.TFRecordWriter(os.path.join(directory, "tf_serving_warmup_requests")) as writer:
+        for request in (predict_request(texts, model_name), predict_request(texts, model_name, texts_b=texts[::-1])):
+            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+            writer.write(log.SerializeToString())
 
 
 def _readme(model_dir, task, info, seq_length, ops):

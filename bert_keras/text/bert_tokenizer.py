@@ -98,7 +98,9 @@ class BertTokenizer(keras.layers.Layer):
         if texts.shape.rank != 1:
             raise ValueError(f"Expected a 1-D batch of strings, got shape {texts.shape}; wrap a single text in a "
                              "list, or flatten the batch.")
-        return texts
+        # Checked again when the graph runs: a restored SavedModel signature does not enforce its input shape, and
+        # a [1, n] batch would otherwise be read as one text.
+        return tf.ensure_shape(texts, [None])
 
     def tokenize(self, texts):
         """WordPiece ids as a RaggedTensor int32 [batch, (tokens)], no special tokens."""

@@ -11,16 +11,6 @@ from bert_keras import BertTokenizer
 from bert_keras.data import real_datasets
 from export.saved_model import custom_ops, export_saved_model
 from tests.trainers.conftest import ROOT
-from trainers.finetune import FinetuneConfig, run
-
-
-@pytest.fixture(scope="module")
-def classifier_dir(tmp_path_factory, minilm_dir):
-    d = str(tmp_path_factory.mktemp("clf") / "model")
-    run(FinetuneConfig(model_dir=d, dataset="rotten_tomatoes", max_train_examples=64, max_eval_examples=32,
-                       config="tiny", vocab=os.path.join(minilm_dir, "vocab.txt"), seq_length=32, batch_size=16,
-                       epochs=1, verbose=0))
-    return d
 
 
 def test_string_in_export_matches_keras_in_a_fresh_process(classifier_dir, tmp_path):
@@ -87,3 +77,24 @@ def test_tag_export_is_refused_clearly(classifier_dir, tmp_path):
         json.dump(info, f)
     with pytest.raises(ValueError, match="Export of 'tag' models is not implemented yet"):
         export_saved_model(d, str(tmp_path / "export"))
+
+
+def test_hostile_input_never_crashes_or_leaks_across_rows(classifier_dir, tmp_path):
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(export_saved_model(classifier_dir, str(tmp_path / "export")))
+    classify = loaded.signatures["serving_default"]
+    normal = "A warm, funny film."
+    hostile = [b"", b"   \t\n ", b"x" * (1 << 20), b"\xff\xfe\xc3 broken utf-8", b"\x00\x01\x1b[31m control",
+               "😀🎉👍🏽".encode(), "שלום עולם مرحبا".encode(), normal.encode()]
+    out = classify(text=tf.constant(hostile))
+    alone = classify(text=tf.constant([normal.encode()]))
+    assert out["probabilities"].shape == (len(hostile), 2)
+    assert np.all(np.isfinite(out["probabilities"].numpy()))
+    np.testing.assert_allclose(out["probabilities"].numpy()[-1], alone["probabilities"].numpy()[0], atol=1e-6)
+    empty = classify(text=tf.constant([], tf.string))
+    assert empty["probabilities"].shape == (0, 2) and empty["label"].shape == (0,)
+    with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError)):
+        classify(text=tf.constant([1, 2]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="is not compatible with expected shape"):
+        classify(text=tf.constant([["a"], ["b"]]))
