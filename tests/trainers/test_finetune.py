@@ -81,9 +81,11 @@ def test_tag_conll_in_mixed_bfloat16(tmp_path, wnut_files, minilm_dir):
                            mixed_precision="mixed_bfloat16"))
     finally:
         keras.mixed_precision.set_global_policy("float32")
-    assert result["entity_f1"] >= 0.0
+    assert result["true_entities"] > 0 and {"entity_f1", "entity_precision", "entity_recall"} <= set(result)
     model = keras.saving.load_model(str(tmp_path / "model" / "model.keras"), safe_mode=True)
     assert model.encoder.embeddings.dtype_policy.name == "mixed_bfloat16"
+    logits = model({k: np.ones((2, 8), "int32") for k in ("input_word_ids", "input_mask", "input_type_ids")})
+    assert logits.dtype == "float32" and np.all(np.isfinite(np.asarray(logits)))
     assert {"entity_f1", "entity_precision", "entity_recall"} <= set(result)
     assert result["true_entities"] > 0
     with open(tmp_path / "model" / "label_map.json") as f:
