@@ -22,24 +22,34 @@ def _string_tensor(texts):
     return tf.make_tensor_proto(np.array(values, dtype=object), dtype=tf.string, shape=[len(values)])
 
 
-def predict_request(texts, model_name, texts_b=None, signature_name=None, version=None):
-    """A `PredictRequest` for `serving_default` (one text per row) or `serve_pair` (with `texts_b`)."""
+def make_request(model_name, inputs, signature_name="serving_default", version=None):
+    """A `PredictRequest` with one string input per name: `inputs` is {input name: list of texts}."""
     from tensorflow_serving.apis import predict_pb2
 
+    lengths = {name: len(texts) for name, texts in inputs.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"Every input needs one text per row; got lengths {lengths}.")
     request = predict_pb2.PredictRequest()
     request.model_spec.name = model_name
+    request.model_spec.signature_name = signature_name
     if version is not None:
         request.model_spec.version.value = int(version)
-    if texts_b is None:
-        request.model_spec.signature_name = signature_name or "serving_default"
-        request.inputs["text"].CopyFrom(_string_tensor(texts))
-    else:
-        if len(texts) != len(texts_b):
-            raise ValueError(f"{len(texts)} texts but {len(texts_b)} pair texts.")
-        request.model_spec.signature_name = signature_name or "serve_pair"
-        request.inputs["text_a"].CopyFrom(_string_tensor(texts))
-        request.inputs["text_b"].CopyFrom(_string_tensor(texts_b))
+    for name, texts in inputs.items():
+        request.inputs[name].CopyFrom(_string_tensor(texts))
     return request
+
+
+def predict_request(texts, model_name, texts_b=None, signature_name=None, version=None):
+    """A classifier/regressor/tagger `PredictRequest`: `serving_default` (input `text`) or, with `texts_b`,
+    `serve_pair` (inputs `text_a`, `text_b`)."""
+    if texts_b is None:
+        return make_request(model_name, {"text": texts}, signature_name or "serving_default", version)
+    return make_request(model_name, {"text_a": texts, "text_b": texts_b}, signature_name or "serve_pair", version)
+
+
+def qa_request(questions, contexts, model_name, version=None):
+    """A span-QA `PredictRequest` (`serving_default`, inputs `question` and `context`)."""
+    return make_request(model_name, {"question": questions, "context": contexts}, "serving_default", version)
 
 
 def rest_body(texts, texts_b=None, signature_name=None):

@@ -5,16 +5,20 @@
 Writes `export_dir/<version>/` (the next free integer by default) the way TF Serving expects: written aside,
 then renamed into place, so a version is never half-written and an existing one is never overwritten. The
 tokenizer is in the graph (`keras.export.ExportArchive`, which also loads under the TF1 session loader that
-Serving uses; a plain `tf.Module` does not). Signatures, all taking raw UTF-8 strings:
+Serving uses; a plain `tf.Module` does not). Signatures, all but `serve_features` taking raw UTF-8 strings [batch]:
 
 | signature | inputs | outputs | tasks |
 |---|---|---|---|
 | `serving_default` | `text` | `probabilities`, `label_id`, `label` (classify) / `score` (regress) | classify, regress |
 | `serve_pair` | `text_a`, `text_b` | the same | classify, regress |
+| `serving_default` | `text` | `tokens`, `words`, `word_labels`, `word_start`/`word_end`, `num_words`, `entity_type`, `entity_text`, `entity_start`/`entity_end`, `num_entities` | tag |
+| `serving_default` | `question`, `context` | `answer`, `start`, `end`, `score`, `no_answer_score`, `windows` | qa |
 | `embed` | `text` | `pooled_output`, `mean_pooled` | every export |
 | `preprocess` | `text` | `input_word_ids`, `input_mask`, `input_type_ids` | every export |
+| `serve_features` | `input_word_ids`, `input_mask`, `input_type_ids` (int32 [batch, seq_length]) | the model's raw outputs: the classify/regress outputs above, `logits` (tag), `start_logits`/`end_logits` (qa) | every export |
 
-Tagging and span-QA exports are not written yet: they are refused with a clear error.
+Offsets are character offsets into the input text. `serve_features` is for clients that tokenize themselves
+and is what the TFLite id-input model is converted from (`export.tflite`).
 """
 
 import os
@@ -29,7 +33,9 @@ from absl import app, flags  # noqa: E402
 
 import bert_keras  # noqa: E402,F401  (registers the layers; sets the oneDNN switch)
 
-SUPPORTED_TASKS = ("classify", "regress")
+SUPPORTED_TASKS = ("classify", "regress", "tag", "qa")
+METADATA = "bert_keras_export.json"
+FEATURES = ("input_word_ids", "input_mask", "input_type_ids")
 
 
 def _next_version(export_dir):
@@ -53,22 +59,34 @@ def custom_ops(saved_model_dir):
     return sorted(op for op in ops if not hasattr(tf.raw_ops, op))
 
 
-def export_saved_model(model_dir, export_dir, version=None):
-    """Exports `model_dir` (the output of `trainers.finetune`) to `export_dir/<version>/`; returns that path."""
-    import keras
-    import tensorflow as tf
-
-    from bert_keras import BertTokenizer
-
+def _read_model_dir(model_dir):
     label_map_path = os.path.join(model_dir, "label_map.json")
     if not os.path.exists(label_map_path) or not os.path.exists(os.path.join(model_dir, "model.keras")):
         raise FileNotFoundError(f"{model_dir} is not a fine-tuned model directory (no model.keras / label_map.json); "
                                 "pass the --model_dir of trainers.finetune.")
     with open(label_map_path, encoding="utf-8") as f:
         info = json.load(f)
+    if info.get("task") not in SUPPORTED_TASKS:
+        raise ValueError(f"{label_map_path}: unknown task {info.get('task')!r} (supported: {SUPPORTED_TASKS}).")
+    return info
+
+
+def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32):
+    """Exports `model_dir` (the output of `trainers.finetune`) to `export_dir/<version>/`; returns that path.
+
+    Args:
+        model_dir: a `trainers.finetune` output directory (model.keras, label_map.json, vocab.txt).
+        export_dir: the model's base directory; versions are its numbered subdirectories.
+        version: the version number (default: one more than the highest there).
+        qa_max_windows: span QA: most context windows searched per example.
+    """
+    import keras
+    import tensorflow as tf
+
+    from bert_keras import BertTokenizer
+
+    info = _read_model_dir(model_dir)
     task = info["task"]
-    if task not in SUPPORTED_TASKS:
-        raise ValueError(f"Export of {task!r} models is not implemented yet (supported: {SUPPORTED_TASKS}).")
     version = _next_version(export_dir) if version is None else int(version)
     final = os.path.join(export_dir, str(version))
     if os.path.exists(final):
@@ -77,22 +95,21 @@ def export_saved_model(model_dir, export_dir, version=None):
     model = keras.saving.load_model(os.path.join(model_dir, "model.keras"), safe_mode=True)
     tokenizer = BertTokenizer.from_pretrained(model_dir)
     seq_length = int(info["seq_length"])
-    label_names = tf.constant(info["labels"] or [""])
+    labels = info.get("labels") or []
     encoder = model.encoder
 
     def head(features):
         out = model(features, training=False)
         if task == "regress":
             return {"score": out[:, 0]}
+        if task == "tag":
+            return {"logits": out}
+        if task == "qa":
+            return {"start_logits": out["start_logits"], "end_logits": out["end_logits"]}
         probabilities = tf.nn.softmax(out, axis=-1)
         label_id = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
-        return {"probabilities": probabilities, "label_id": label_id, "label": tf.gather(label_names, label_id)}
-
-    def serving_default(text):
-        return head(tokenizer(text, seq_length=seq_length))
-
-    def serve_pair(text_a, text_b):
-        return head(tokenizer(text_a, text_b, seq_length=seq_length))
+        return {"probabilities": probabilities, "label_id": label_id,
+                "label": tf.gather(tf.constant(labels), label_id)}
 
     def embed(text):
         features = tokenizer(text, seq_length=seq_length)
@@ -104,24 +121,68 @@ def export_saved_model(model_dir, export_dir, version=None):
     def preprocess(text):
         return tokenizer(text, seq_length=seq_length)
 
-    text = tf.TensorSpec([None], tf.string, name="text")
+    def serve_features(input_word_ids, input_mask, input_type_ids):
+        return head({"input_word_ids": input_word_ids, "input_mask": input_mask, "input_type_ids": input_type_ids})
+
+    def string_spec(name):
+        return tf.TensorSpec([None], tf.string, name=name)
+
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.track(tokenizer)
-    archive.add_endpoint("serving_default", serving_default, input_signature=[text])
-    archive.add_endpoint("serve_pair", serve_pair, input_signature=[tf.TensorSpec([None], tf.string, name="text_a"),
-                                                                    tf.TensorSpec([None], tf.string, name="text_b")])
-    archive.add_endpoint("embed", embed, input_signature=[text])
-    archive.add_endpoint("preprocess", preprocess, input_signature=[text])
+    if task in ("classify", "regress"):
+        def serve_text(text):
+            return head(tokenizer(text, seq_length=seq_length))
+
+        def serve_pair(text_a, text_b):
+            return head(tokenizer(text_a, text_b, seq_length=seq_length))
+
+        archive.add_endpoint("serving_default", serve_text, input_signature=[string_spec("text")])
+        archive.add_endpoint("serve_pair", serve_pair, input_signature=[string_spec("text_a"), string_spec("text_b")])
+        warmup = {"serving_default": {"text": WARMUP_TEXTS},
+                  "serve_pair": {"text_a": WARMUP_TEXTS, "text_b": WARMUP_TEXTS[::-1]}}
+    elif task == "tag":
+        from export.tagging_signature import tag_outputs
+
+        def serve_tags(text):
+            return tag_outputs(tokenizer, model, text, seq_length, labels)
+
+        archive.add_endpoint("serving_default", serve_tags, input_signature=[string_spec("text")])
+        warmup = {"serving_default": {"text": WARMUP_TEXTS}}
+    else:
+        from export.qa_signature import qa_outputs
+
+        settings = {"doc_stride": int(info.get("doc_stride", 128)),
+                    "max_query_length": int(info.get("max_query_length", 64)),
+                    "max_answer_length": int(info.get("max_answer_length", 30)),
+                    "allow_no_answer": bool(info.get("version_2_with_negative", False)),
+                    "max_windows": int(qa_max_windows)}
+        info = {**info, **settings}
+        def serve_qa(question, context):
+            return qa_outputs(tokenizer, model, question, context, seq_length, **settings)
+
+        archive.add_endpoint("serving_default", serve_qa,
+                             input_signature=[string_spec("question"), string_spec("context")])
+        warmup = {"serving_default": {"question": WARMUP_TEXTS, "context": WARMUP_TEXTS[::-1]}}
+    archive.add_endpoint("embed", embed, input_signature=[string_spec("text")])
+    archive.add_endpoint("preprocess", preprocess, input_signature=[string_spec("text")])
+    archive.add_endpoint("serve_features", serve_features,
+                         input_signature=[tf.TensorSpec([None, seq_length], tf.int32, name=name) for name in FEATURES])
 
     os.makedirs(export_dir, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_dir)
     try:
         archive.write_out(tmp, verbose=False)
-        write_warmup_requests(tmp, WARMUP_TEXTS)
+        write_warmup_requests(tmp, warmup)
         ops = custom_ops(tmp)
+        metadata = {"task": task, "labels": labels, "seq_length": seq_length, "model_dir": os.path.abspath(model_dir),
+                    "dataset": info.get("dataset"), "custom_ops": ops,
+                    **{k: info[k] for k in ("doc_stride", "max_query_length", "max_answer_length",
+                                            "allow_no_answer", "max_windows") if k in info and task == "qa"}}
+        with open(os.path.join(tmp, "assets.extra", METADATA), "w", encoding="utf-8") as f:
+            json.dump(metadata, f, indent=2, ensure_ascii=False)
         with open(os.path.join(tmp, "README.md"), "w", encoding="utf-8") as f:
-            f.write(_readme(model_dir, task, info, seq_length, ops))
+            f.write(_readme(model_dir, metadata))
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -129,35 +190,58 @@ def export_saved_model(model_dir, export_dir, version=None):
     return final
 
 
+def read_metadata(saved_model_dir):
+    """The export's `assets.extra/bert_keras_export.json` (task, labels, seq_length, dataset, custom ops)."""
+    path = os.path.join(saved_model_dir, "assets.extra", METADATA)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} not found: {saved_model_dir} is not a SavedModel written by "
+                                "export.saved_model (pass the numbered version directory, e.g. export/1).")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
 WARMUP_TEXTS = ["This is a short sentence.", "A somewhat longer sentence, with punctuation, numbers (42) and accents: café.",
                 ""]
 
 
-def write_warmup_requests(saved_model_dir, texts, model_name="bert"):
+def write_warmup_requests(saved_model_dir, requests, model_name="bert"):
     """Writes `assets.extra/tf_serving_warmup_requests`: PredictionLog records TF Serving replays at load time,
-    for both text signatures, so the first real request does not pay for graph warm-up."""
+    one per string signature ({signature: {input: texts}}), so the first real request does not pay for warm-up."""
     import tensorflow as tf
     from tensorflow_serving.apis import prediction_log_pb2
 
-    from export.client import predict_request
+    from export.client import make_request
 
     directory = os.path.join(saved_model_dir, "assets.extra")
     os.makedirs(directory, exist_ok=True)
     with tf.io.TFRecordWriter(os.path.join(directory, "tf_serving_warmup_requests")) as writer:
-        for request in (predict_request(texts, model_name), predict_request(texts, model_name, texts_b=texts[::-1])):
+        for signature, inputs in requests.items():
+            request = make_request(model_name, inputs, signature)
             log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
             writer.write(log.SerializeToString())
 
 
-def _readme(model_dir, task, info, seq_length, ops):
-    outputs = "`score`" if task == "regress" else "`probabilities`, `label_id`, `label`"
+SIGNATURE_DOCS = {
+    "classify": "- `serving_default(text)`, `serve_pair(text_a, text_b)` -> `probabilities`, `label_id`, `label`",
+    "regress": "- `serving_default(text)`, `serve_pair(text_a, text_b)` -> `score`",
+    "tag": "- `serving_default(text)` -> `tokens`, `words`, `word_labels`, `word_start`, `word_end`, `num_words`, "
+           "`entity_type`, `entity_text`, `entity_start`, `entity_end`, `num_entities` (character offsets; "
+           "rows padded with \"\" / -1 past `num_words` / `num_entities`)",
+    "qa": "- `serving_default(question, context)` -> `answer`, `start`, `end` (character offsets into the context, "
+          "-1 for no answer), `score`, `no_answer_score`, `windows`",
+}
+
+
+def _readme(model_dir, metadata):
+    ops = metadata["custom_ops"]
     return (
-        f"# SavedModel exported by bert_keras\n\nFrom `{model_dir}` (task `{task}`, labels {info['labels']}, "
-        f"seq_length {seq_length}).\n\n"
-        f"Signatures (inputs are raw UTF-8 strings, [batch]):\n"
-        f"- `serving_default(text)` and `serve_pair(text_a, text_b)` -> {outputs}\n"
+        f"# SavedModel exported by bert_keras\n\nFrom `{model_dir}` (task `{metadata['task']}`, labels "
+        f"{metadata['labels']}, seq_length {metadata['seq_length']}).\n\n"
+        f"Signatures (string inputs are raw UTF-8, [batch]):\n"
+        f"{SIGNATURE_DOCS[metadata['task']]}\n"
         f"- `embed(text)` -> `pooled_output`, `mean_pooled`\n"
-        f"- `preprocess(text)` -> `input_word_ids`, `input_mask`, `input_type_ids`\n\n"
+        f"- `preprocess(text)` -> `input_word_ids`, `input_mask`, `input_type_ids`\n"
+        f"- `serve_features(input_word_ids, input_mask, input_type_ids)` -> the model's raw outputs\n\n"
         f"Custom (tensorflow-text) ops in the graph: {', '.join(f'`{op}`' for op in ops) or 'none'}. "
         "Loading needs them registered: `import tensorflow_text` in Python; the stock TF Serving model server "
         "links the TF Text ops (keep its TensorFlow minor version equal to this export's, 2.21).\n"
@@ -172,11 +256,12 @@ def define_flags():
     flags.DEFINE_string("export_dir", None, "Base directory; the version goes in a numbered subdirectory.",
                         required=True)
     flags.DEFINE_integer("version", None, "Version number (default: the next free one).")
+    flags.DEFINE_integer("qa_max_windows", 32, "Span QA: most context windows searched per example.")
 
 
 def main(argv):
     del argv
-    path = export_saved_model(FLAGS.model_dir, FLAGS.export_dir, FLAGS.version)
+    path = export_saved_model(FLAGS.model_dir, FLAGS.export_dir, FLAGS.version, FLAGS.qa_max_windows)
     print(f"Exported {path}; custom ops: {custom_ops(path)}")
 
 

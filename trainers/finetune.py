@@ -388,6 +388,7 @@ def run(cfg):
     cb.atomic_write_json(os.path.join(out_dir, "label_map.json"), {
         "task": task, "labels": labels, "seq_length": cfg.seq_length, "init_checkpoint": cfg.init_checkpoint,
         "dataset": cfg.dataset, "max_answer_length": cfg.max_answer_length, "doc_stride": cfg.doc_stride,
+        "max_query_length": cfg.max_query_length,
         "version_2_with_negative": cfg.version_2_with_negative})
     tokenizer.save_assets(out_dir)
     history = cb.EpochHistory(out_dir).load()

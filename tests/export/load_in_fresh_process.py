@@ -1,5 +1,11 @@
 """Run as a script: loads a SavedModel the way TF Serving does (TF1 session loader) and with tf.saved_model.load,
-feeds the texts, and writes every signature's outputs to an .npz for the test to compare."""
+feeds each signature its inputs, and writes every output to an .npz for the test to compare.
+
+    python load_in_fresh_process.py SAVED_MODEL FEEDS_JSON OUT_NPZ
+
+FEEDS_JSON is {signature: {input name: [texts]}}; outputs are stored as "tf1/<signature>/<output>" and
+"tf2/<signature>/<output>".
+"""
 
 import json
 import sys
@@ -9,11 +15,9 @@ import tensorflow as tf
 import tensorflow_text  # noqa: F401  (registers FastBertNormalize / FastWordpieceTokenizeWithOffsets)
 
 
-def main(path, texts_json, out_path):
-    with open(texts_json, encoding="utf-8") as f:
-        data = json.load(f)
-    feeds = {"serving_default": {"text": data["a"]}, "serve_pair": {"text_a": data["a"], "text_b": data["b"]},
-             "embed": {"text": data["a"]}, "preprocess": {"text": data["a"]}}
+def main(path, feeds_json, out_path):
+    with open(feeds_json, encoding="utf-8") as f:
+        feeds = json.load(f)
     results = {}
     with tf.compat.v1.Session(graph=tf.Graph()) as sess:
         meta = tf.compat.v1.saved_model.loader.load(sess, ["serve"], path)

@@ -13,6 +13,17 @@ from export.saved_model import custom_ops, export_saved_model
 from tests.trainers.conftest import ROOT
 
 
+def load_in_fresh_process(path, feeds, tmp_path):
+    """Every signature's outputs, as TF Serving's loader (tf1/...) and tf.saved_model.load (tf2/...) give them."""
+    with open(tmp_path / "feeds.json", "w", encoding="utf-8") as f:
+        json.dump(feeds, f, ensure_ascii=False)
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "export", "load_in_fresh_process.py"), path,
+                           str(tmp_path / "feeds.json"), str(tmp_path / "out.npz")],
+                          capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": ROOT})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return np.load(tmp_path / "out.npz")
+
+
 def test_string_in_export_matches_keras_in_a_fresh_process(classifier_dir, tmp_path):
     export_dir = str(tmp_path / "export")
     path = export_saved_model(classifier_dir, export_dir)
@@ -20,13 +31,9 @@ def test_string_in_export_matches_keras_in_a_fresh_process(classifier_dir, tmp_p
     assert sorted(n for n in os.listdir(export_dir)) == ["1"]  # nothing half-written left beside it
     texts = [t for t, _ in real_datasets.rotten_tomatoes()["test"][:24]] + ["北京，Straße ²", ""]
     pairs = list(reversed(texts))
-    with open(tmp_path / "texts.json", "w", encoding="utf-8") as f:
-        json.dump({"a": texts, "b": pairs}, f, ensure_ascii=False)
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "export", "load_in_fresh_process.py"), path,
-                           str(tmp_path / "texts.json"), str(tmp_path / "out.npz")],
-                          capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": ROOT})
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = np.load(tmp_path / "out.npz")
+    out = load_in_fresh_process(path, {"serving_default": {"text": texts},
+                                       "serve_pair": {"text_a": texts, "text_b": pairs},
+                                       "embed": {"text": texts}, "preprocess": {"text": texts}}, tmp_path)
 
     model = keras.saving.load_model(os.path.join(classifier_dir, "model.keras"), safe_mode=True)
     tokenizer = BertTokenizer.from_pretrained(classifier_dir)
@@ -65,18 +72,19 @@ def test_versions_readme_and_refusals(classifier_dir, tmp_path):
         export_saved_model(str(tmp_path), export_dir)
 
 
-def test_tag_export_is_refused_clearly(classifier_dir, tmp_path):
+def test_unknown_task_is_refused_clearly(classifier_dir, tmp_path):
     import shutil
 
-    d = str(tmp_path / "tagger")
+    d = str(tmp_path / "other")
     shutil.copytree(classifier_dir, d)
     with open(os.path.join(d, "label_map.json")) as f:
         info = json.load(f)
-    info["task"] = "tag"
+    info["task"] = "summarize"
     with open(os.path.join(d, "label_map.json"), "w") as f:
         json.dump(info, f)
-    with pytest.raises(ValueError, match="Export of 'tag' models is not implemented yet"):
+    with pytest.raises(ValueError, match="unknown task 'summarize'"):
         export_saved_model(d, str(tmp_path / "export"))
+    assert not os.path.exists(tmp_path / "export")
 
 
 def test_hostile_input_never_crashes_or_leaks_across_rows(classifier_dir, tmp_path):

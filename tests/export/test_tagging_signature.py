@@ -1,0 +1,106 @@
+"""The tagger export: in-graph words, labels and entity spans equal the Python decoding of the Keras model's output,
+under TF Serving's loader and tf.saved_model.load, on real W-NUT sentences and hostile input."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bert_keras import BertTokenizer
+from bert_keras.data import real_datasets
+from bert_keras.models.bert_token_classifier import word_tags_to_entities
+from export.saved_model import export_saved_model, read_metadata
+from export.tagging_signature import label_tables
+from tests.export.test_saved_model import load_in_fresh_process
+
+HOSTILE = ["", "   \t\n ", "\x00\x01\x1b[31m control", "😀🎉👍🏽 party", "שלום עולם مرحبا", "北京，Straße ² café"]
+
+
+def keras_reference(model_dir, texts):
+    """Words, word labels and entities the slow way: Keras logits, then Python over the tokenizer's offsets."""
+    model = keras.saving.load_model(os.path.join(model_dir, "model.keras"), safe_mode=True)
+    tokenizer = BertTokenizer.from_pretrained(model_dir)
+    with open(os.path.join(model_dir, "label_map.json")) as f:
+        info = json.load(f)
+    seq_length, labels = info["seq_length"], info["labels"]
+    predicted = keras.ops.argmax(model(tokenizer(texts, seq_length=seq_length)), axis=-1).numpy()
+    ids, starts, ends = (r.to_list() for r in tokenizer.tokenize_with_offsets(texts))
+    results = []
+    for row, text in enumerate(texts):
+        data = text.encode("utf-8")
+        kept = len(ids[row][:seq_length - 2])
+        words, tags, char_starts = [], [], []
+        spans = []
+        for i in range(kept):
+            if not tokenizer.vocabulary[ids[row][i]].startswith("##"):
+                spans.append([starts[row][i], ends[row][i]])
+                tags.append(labels[predicted[row, i + 1]])
+            else:
+                spans[-1][1] = ends[row][i]
+        for b_start, b_end in spans:
+            char_starts.append(len(data[:b_start].decode("utf-8")))
+            words.append(data[b_start:b_end].decode("utf-8"))
+        results.append({"words": words, "tags": tags, "word_starts": char_starts,
+                        "entities": word_tags_to_entities(words, tags, text=text, word_starts=char_starts)})
+    return results
+
+
+def test_tagger_export_matches_python_decoding_in_a_fresh_process(tagger_dir, tmp_path):
+    path = export_saved_model(tagger_dir, str(tmp_path / "export"))
+    assert read_metadata(path)["task"] == "tag"
+    texts = [" ".join(words) for words, _ in real_datasets.wnut16()["test"][:40]] + HOSTILE
+    texts.append(" ".join(["word"] * 100))  # longer than seq_length: truncated words get no label
+    tokenizer = BertTokenizer.from_pretrained(tagger_dir)
+    features = {k: v.numpy().tolist() for k, v in tokenizer(texts, seq_length=48).items()}
+    out = load_in_fresh_process(path, {"serving_default": {"text": texts}, "serve_features": features}, tmp_path)
+    expected = keras_reference(tagger_dir, texts)
+    model = keras.saving.load_model(os.path.join(tagger_dir, "model.keras"), safe_mode=True)
+    logits = model({k: np.asarray(v, np.int32) for k, v in features.items()}).numpy()
+    for loader in ("tf1", "tf2"):
+        np.testing.assert_allclose(out[f"{loader}/serve_features/logits"], logits, atol=1e-5)
+    assert sum(len(e["entities"]) for e in expected) > 40  # the untrained head predicts entities everywhere
+    for loader in ("tf1", "tf2"):
+        for row, (text, want) in enumerate(zip(texts, expected)):
+            def strings(name, n):
+                return [s.decode("utf-8") for s in out[f"{loader}/serving_default/{name}"][row][:n]]
+
+            n_words = out[f"{loader}/serving_default/num_words"][row]
+            assert n_words == len(want["words"]), (row, text)
+            assert strings("words", n_words) == want["words"]
+            assert strings("word_labels", n_words) == want["tags"]
+            assert out[f"{loader}/serving_default/word_start"][row][:n_words].tolist() == want["word_starts"]
+            assert out[f"{loader}/serving_default/word_start"][row][n_words:].tolist() == [-1] * (48 - n_words)
+            n = out[f"{loader}/serving_default/num_entities"][row]
+            got = [{"type": t, "start": int(s), "end": int(e), "text": x} for t, s, e, x in zip(
+                strings("entity_type", n), out[f"{loader}/serving_default/entity_start"][row][:n],
+                out[f"{loader}/serving_default/entity_end"][row][:n], strings("entity_text", n))]
+            assert got == want["entities"], (row, text)
+            assert all(text[e["start"]:e["end"]] == e["text"] for e in got)
+            tokens = strings("tokens", 48)
+            assert tokens[0] == "[CLS]" and "[SEP]" in tokens
+
+
+def test_tagger_hostile_input_never_crashes_or_leaks_across_rows(tagger_dir, tmp_path):
+    serve = tf.saved_model.load(export_saved_model(tagger_dir, str(tmp_path / "export"))).signatures["serving_default"]
+    normal = "Barack Obama visited Paris , France"
+    batch = [t.encode() for t in HOSTILE] + [b"x" * (1 << 20), b"\xff\xfe\xc3 broken utf-8", normal.encode()]
+    out = serve(text=tf.constant(batch))
+    alone = serve(text=tf.constant([normal.encode()]))
+    for key in out:
+        np.testing.assert_array_equal(out[key].numpy()[-1], alone[key].numpy()[0])
+    assert out["num_words"].numpy()[0] == 0 and out["num_words"].numpy()[1] == 0
+    assert out["words"].numpy()[len(HOSTILE)][0] == b"x" * (1 << 20)  # one [UNK] word, the whole 1 MB
+    empty = serve(text=tf.constant([], tf.string))
+    assert empty["entity_start"].shape == (0, 48) and empty["num_entities"].shape == (0,)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="is not compatible with expected shape"):
+        serve(text=tf.constant([["a"], ["b"]]))
+
+
+def test_label_tables_refuse_non_bio_tags():
+    assert label_tables(["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]) == (
+        ["", "PER", "LOC"], [0, 1, 1, 2, 2], [False, True, False, True, False])
+    with pytest.raises(ValueError, match="Tag 'S-PER' is not BIO"):
+        label_tables(["O", "S-PER"])
