@@ -169,6 +169,8 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32):
     archive.add_endpoint("serve_features", serve_features,
                          input_signature=[tf.TensorSpec([None, seq_length], tf.int32, name=name) for name in FEATURES])
 
+    _track_each_variable_once(archive)
+
     os.makedirs(export_dir, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_dir)
     try:
@@ -188,6 +190,16 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32):
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+def _track_each_variable_once(archive):
+    """Works around keras-team/keras#23553 (open in Keras 3.15): `ExportArchive.track()` records the Keras
+    `Variable` wrappers while the endpoints capture the `tf.Variable`s inside them; TensorFlow cannot tell they
+    are the same, so every weight is written twice and TF Serving restores two copies (2x disk and 2x RAM).
+    Tracking the inner `tf.Variable`s lets the checkpoint de-duplicate them."""
+    trackable = archive._tf_trackable
+    for name in ("variables", "trainable_variables", "non_trainable_variables"):
+        setattr(trackable, name, [getattr(v, "_value", v) for v in getattr(trackable, name)])
 
 
 def read_metadata(saved_model_dir):

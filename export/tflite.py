@@ -1,0 +1,142 @@
+"""Converts an `export.saved_model` SavedModel to TFLite (LiteRT), float or quantized, string- or id-input.
+
+    python -m export.tflite --saved_model=runs/demo/export/1 --output=runs/demo/model.tflite \
+        [--quantize={none,float16,int8_dynamic,int8}] [--inputs={text,ids}] [--calibration_file=texts.txt]
+
+- `--inputs=text` (classify/regress): the tokenizer is inside; input `text` (raw UTF-8 strings). It holds the
+  tensorflow-text ops `FastBertNormalize` and `FastWordpieceTokenizeWithOffsets` as TFLite custom ops, which
+  run with `ai_edge_litert.interpreter.InterpreterWithCustomOps` and `tensorflow_text.tflite_registrar.
+  SELECT_TFTEXT_OPS` (`export.tflite_model.TFLiteModel` does that). Packing uses dense core ops, so no Flex
+  (SELECT_TF_OPS) delegate is needed.
+- `--inputs=ids` (every task): converted from the export's `serve_features` signature; built-in ops only, for
+  apps that tokenize themselves. Tagging and span-QA models convert this way (their string signatures decode
+  entities and search windows with ops TFLite has no kernels for).
+- `--quantize`: `float16` weights; `int8_dynamic` (int8 weights, activations quantized on the fly); `int8`
+  (weights and activations int8, calibrated on `--calibration_examples` real texts: the training split of the
+  dataset the model was fine-tuned on, or `--calibration_file`; ops without int8 kernels stay float).
+
+Both keep the signature name `serving_default` and the SavedModel's output names (`probabilities`,
+`label_id`, `label` for a classifier). TensorFlow's own `TFLiteConverter` does the conversion; this module
+chooses its settings and writes the file atomically.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tempfile  # noqa: E402
+
+from absl import app, flags  # noqa: E402
+
+QUANTIZATIONS = ("none", "float16", "int8_dynamic", "int8")
+INPUTS = ("text", "ids")
+
+
+def calibration_texts(metadata, calibration_file=None, limit=100):
+    """Real texts for int8 calibration: `calibration_file` (one text per line; a TSV's first column), else the
+    training split of the dataset the model was fine-tuned on."""
+    if calibration_file:
+        if not os.path.exists(calibration_file):
+            raise FileNotFoundError(f"Calibration file {calibration_file} does not exist.")
+        with open(calibration_file, encoding="utf-8") as f:
+            texts = [line.rstrip("\n").split("\t")[0] for line in f if line.strip()]
+    else:
+        from bert_keras.data import real_datasets
+
+        dataset = metadata.get("dataset")
+        if dataset not in real_datasets.DATASETS:
+            raise ValueError(f"--quantize=int8 calibrates on real text, and this model's dataset ({dataset!r}) is not "
+                             "a bundled one; pass --calibration_file with a few hundred texts like the ones it serves.")
+        rows = real_datasets.DATASETS[dataset][1]()["train"]
+        texts = [row[0] if isinstance(row[0], str) else " ".join(row[0]) for row in rows]
+    if not texts:
+        raise ValueError(f"No calibration texts in {calibration_file}.")
+    return texts[:limit]
+
+
+def convert(saved_model_dir, output, quantize="none", inputs="text", calibration_file=None, calibration_examples=100):
+    """Converts the export at `saved_model_dir` (a version directory) to a `.tflite` file at `output`.
+
+    Returns:
+        `output`.
+
+    Raises:
+        ValueError: an unknown `quantize`/`inputs`, or string input for a tagging/QA export.
+    """
+    import tensorflow as tf
+    import tensorflow_text
+
+    from export.saved_model import read_metadata
+
+    if quantize not in QUANTIZATIONS:
+        raise ValueError(f"Unknown quantize={quantize!r}; use one of {QUANTIZATIONS}.")
+    if inputs not in INPUTS:
+        raise ValueError(f"Unknown inputs={inputs!r}; use one of {INPUTS}.")
+    metadata = read_metadata(saved_model_dir)
+    if inputs == "text" and metadata["task"] not in ("classify", "regress"):
+        raise ValueError(f"A {metadata['task']!r} export converts to TFLite with --inputs=ids only: its string "
+                         "signature decodes entities / searches answer windows with ops TFLite has no kernels for. "
+                         "Tokenize in the app (the export's `preprocess` signature shows the exact features).")
+    loaded = tf.saved_model.load(saved_model_dir)
+    function = loaded.signatures["serving_default" if inputs == "text" else "serve_features"]
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function], loaded)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    converter.allow_custom_ops = inputs == "text"
+    if quantize != "none":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if quantize == "int8":
+        texts = calibration_texts(metadata, calibration_file, calibration_examples)
+        preprocess = loaded.signatures["preprocess"]
+
+        def representative_dataset():
+            for text in texts:
+                batch = tf.constant([text])
+                yield {"text": batch} if inputs == "text" else preprocess(text=batch)
+
+        converter.representative_dataset = representative_dataset
+        # The calibrator runs the model, tokenizer included: register the tensorflow-text kernels for it.
+        converter.target_spec._experimental_custom_op_registerers = tensorflow_text.tflite_registrar.SELECT_TFTEXT_OPS
+    model = converter.convert()
+    directory = os.path.dirname(os.path.abspath(output))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".tflite", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(model)
+        os.replace(tmp, output)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return output
+
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+    flags.DEFINE_string("saved_model", None, "An export.saved_model version directory (e.g. export/1).",
+                        required=True)
+    flags.DEFINE_string("output", None, "The .tflite file to write.", required=True)
+    flags.DEFINE_enum("quantize", "none", list(QUANTIZATIONS), "Weight/activation quantization.")
+    flags.DEFINE_enum("inputs", "text", list(INPUTS), "text: tokenizer inside; ids: the three int32 features.")
+    flags.DEFINE_string("calibration_file", None, "int8: texts to calibrate on, one per line.")
+    flags.DEFINE_integer("calibration_examples", 100, "int8: how many texts to calibrate on.")
+
+
+def main(argv):
+    del argv
+    path = convert(FLAGS.saved_model, FLAGS.output, FLAGS.quantize, FLAGS.inputs, FLAGS.calibration_file,
+                   FLAGS.calibration_examples)
+    print(f"Wrote {path} ({os.path.getsize(path) / 1e6:.1f} MB)")
+
+
+def cli():
+    define_flags()
+    app.run(main)
+
+
+if __name__ == "__main__":
+    cli()
