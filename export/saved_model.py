@@ -35,6 +35,9 @@ import bert_keras  # noqa: E402,F401  (registers the layers; sets the oneDNN swi
 
 SUPPORTED_TASKS = ("classify", "regress", "tag", "qa")
 METADATA = "bert_keras_export.json"
+# The tensorflow-text ops an export may use: present in the TF Text that TF Serving embeds (2.12.1, since
+# Serving 2.12; newer TF Text ops such as RoundRobinTrim are not) and in tensorflow_text's TFLite registrar.
+SERVING_TEXT_OPS = ("FastBertNormalize", "FastWordpieceTokenizeWithOffsets")
 FEATURES = ("input_word_ids", "input_mask", "input_type_ids")
 
 
@@ -177,6 +180,10 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32):
         archive.write_out(tmp, verbose=False)
         write_warmup_requests(tmp, warmup)
         ops = custom_ops(tmp)
+        unknown = sorted(set(ops) - set(SERVING_TEXT_OPS))
+        if unknown:
+            raise ValueError(f"The export uses custom ops {unknown} that the stock TF Serving and TFLite builds may "
+                             f"lack (only {SERVING_TEXT_OPS} are known to be there); nothing was written.")
         metadata = {"task": task, "labels": labels, "seq_length": seq_length, "model_dir": os.path.abspath(model_dir),
                     "dataset": info.get("dataset"), "custom_ops": ops,
                     **{k: info[k] for k in ("doc_stride", "max_query_length", "max_answer_length",

@@ -25,6 +25,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tempfile  # noqa: E402
+import warnings  # noqa: E402
 
 from absl import app, flags  # noqa: E402
 
@@ -98,7 +99,10 @@ def convert(saved_model_dir, output, quantize="none", inputs="text", calibration
         converter.representative_dataset = representative_dataset
         # The calibrator runs the model, tokenizer included: register the tensorflow-text kernels for it.
         converter.target_spec._experimental_custom_op_registerers = tensorflow_text.tflite_registrar.SELECT_TFTEXT_OPS
-    model = converter.convert()
+    with warnings.catch_warnings():
+        # The converter's int8 calibrator uses tf.lite.Interpreter internally and warns that it is deprecated.
+        warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
+        model = converter.convert()
     directory = os.path.dirname(os.path.abspath(output))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".tflite", dir=directory)

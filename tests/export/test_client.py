@@ -87,3 +87,40 @@ def test_grpc_call_to_a_closed_port_fails_cleanly():
         port = s.getsockname()[1]
     with pytest.raises(grpc.RpcError):
         predict_grpc(f"127.0.0.1:{port}", predict_request(["x"], "m"), timeout=2.0)
+
+
+def test_example_models_config_is_a_valid_model_server_config():
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2
+
+    from tests.trainers.conftest import ROOT
+
+    with open(os.path.join(ROOT, "export", "models.config"), encoding="utf-8") as f:
+        config = text_format.Parse(f.read(), model_server_config_pb2.ModelServerConfig())
+    (model,) = config.model_config_list.config
+    assert (model.name, model.base_path, model.model_platform) == ("sentiment", "/models/sentiment", "tensorflow")
+    assert model.model_version_policy.latest.num_versions == 2
+
+
+@pytest.mark.parametrize("fixture", ["tagger_dir", "qa_dir"])
+def test_warmup_and_requests_for_tagging_and_qa_exports(fixture, request, tmp_path):
+    from export.client import qa_request
+
+    path = export_saved_model(request.getfixturevalue(fixture), str(tmp_path / "export"))
+    records = list(tf.data.TFRecordDataset(os.path.join(path, "assets.extra", "tf_serving_warmup_requests")))
+    assert len(records) == 1
+    with tf.compat.v1.Session(graph=tf.Graph()) as sess:
+        meta = tf.compat.v1.saved_model.loader.load(sess, ["serve"], path)
+        log = prediction_log_pb2.PredictionLog.FromString(records[0].numpy())
+        warm = parse_response(_serve(sess, meta, log.predict_log.request))
+        if fixture == "tagger_dir":
+            out = parse_response(_serve(sess, meta, predict_request(["Barack Obama visited Paris"], "ner")))
+            assert warm["num_words"].shape == (len(WARMUP_TEXTS),)
+            assert [w.decode() for w in out["words"][0][:out["num_words"][0]]] == ["Barack", "Obama", "visited",
+                                                                                   "Paris"]
+        else:
+            context = "Barack Obama visited Paris in 2009."
+            out = parse_response(_serve(sess, meta, qa_request(["Who visited Paris?"], [context], "qa")))
+            assert warm["answer"].shape == (len(WARMUP_TEXTS),)
+            start, end = out["start"][0], out["end"][0]
+            assert context[start:end] == out["answer"][0].decode()

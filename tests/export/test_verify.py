@@ -1,0 +1,40 @@
+"""`python -m export.verify` end to end on a small export: the table, the JSON report and its refusals."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from export.saved_model import export_saved_model, read_metadata
+from export.verify import report_texts, tflite_set
+from tests.trainers.conftest import ROOT
+
+
+def test_verify_cli_writes_the_report(classifier_dir, tmp_path):
+    export_dir = str(tmp_path / "export")
+    export_saved_model(classifier_dir, export_dir)
+    proc = subprocess.run([sys.executable, "-m", "export.verify", f"--model_dir={classifier_dir}",
+                           f"--export_dir={export_dir}", "--examples=40"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "PYTHONPATH": ROOT})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "| SavedModel, TF1 session loader (Serving) |" in proc.stdout
+    with open(os.path.join(export_dir, "parity_v1.json")) as f:
+        report = json.load(f)
+    assert report["examples"] == 40 and report["task"] == "classify"
+    assert [row["runtime"] for row in report["rows"]] == [
+        "Keras (model.keras, eager call)", "SavedModel, tf.saved_model.load", "SavedModel, TF1 session loader (Serving)"]
+    for row in report["rows"]:
+        assert row["max_abs_diff"] <= 1e-5 and row["argmax_agreement"] == 1.0 and row["latency_ms_batch1"] > 0
+
+
+def test_report_texts_are_real_and_refusals_are_clear(tagger_dir, tmp_path):
+    texts = report_texts({"dataset": "wnut16"}, limit=5)
+    assert len(texts) == 5 and all(isinstance(t, str) and t for t in texts)
+    with pytest.raises(ValueError, match="pass --texts_file"):
+        report_texts({"dataset": None})
+    metadata = read_metadata(export_saved_model(tagger_dir, str(tmp_path / "export")))
+    assert {inputs for _, inputs, _ in tflite_set(metadata["task"])} == {"ids"}
+    with pytest.raises(FileNotFoundError, match="not a SavedModel written by export.saved_model"):
+        read_metadata(str(tmp_path))
