@@ -39,7 +39,10 @@ def test_parity_report_on_real_sentences(converted, probe_classifier_dir):
     dynamic = rows["TFLite model_int8_dynamic.tflite"]
     assert dynamic["argmax_agreement"] >= 0.98 and dynamic["widest_flipped_margin"] < 0.15
     full_int8 = rows["TFLite model_int8.tflite"]
-    assert 0.0 <= full_int8["argmax_agreement"] <= 1.0 and np.isfinite(full_int8["max_abs_diff"])  # reported
+    # Reported, not held to a bar: but it must really be quantized (activations too), so it departs from float
+    # further than dynamic range does, and it must still be probabilities over the same labels.
+    assert np.isfinite(full_int8["max_abs_diff"]) and full_int8["max_abs_diff"] > dynamic["max_abs_diff"]
+    assert "| TFLite model_int8.tflite (text in) |" in format_table(report)
     sizes = {name: row["size_mb"] for name, row in rows.items()}
     assert sizes["TFLite model_float16.tflite"] < 0.6 * sizes["TFLite model.tflite"]
     assert sizes["TFLite model_int8_dynamic.tflite"] < 0.35 * sizes["TFLite model.tflite"]
