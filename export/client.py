@@ -52,8 +52,11 @@ def qa_request(questions, contexts, model_name, version=None):
     return make_request(model_name, {"question": questions, "context": contexts}, "serving_default", version)
 
 
-def rest_body(texts, texts_b=None, signature_name=None):
-    """The JSON body for `POST /v1/models/<name>:predict` (columnar `inputs` format)."""
+def rest_body(texts, texts_b=None, signature_name=None, inputs=None):
+    """The JSON body for `POST /v1/models/<name>:predict` (columnar `inputs` format): `text` (with `texts_b`:
+    `text_a`, `text_b` for `serve_pair`), or any `inputs` ({input name: texts}, e.g. `question` and `context`)."""
+    if inputs is not None:
+        return {"signature_name": signature_name or "serving_default", "inputs": {k: list(v) for k, v in inputs.items()}}
     if texts_b is None:
         return {"signature_name": signature_name or "serving_default", "inputs": {"text": list(texts)}}
     return {"signature_name": signature_name or "serve_pair", "inputs": {"text_a": list(texts), "text_b": list(texts_b)}}

@@ -130,6 +130,7 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32):
     def string_spec(name):
         return tf.TensorSpec([None], tf.string, name=name)
 
+    extra_metadata = {}
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.track(tokenizer)
@@ -160,7 +161,7 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32):
                     "max_answer_length": int(info.get("max_answer_length", 30)),
                     "allow_no_answer": bool(info.get("version_2_with_negative", False)),
                     "max_windows": int(qa_max_windows)}
-        info = {**info, **settings}
+        extra_metadata = settings
         def serve_qa(question, context):
             return qa_outputs(tokenizer, model, question, context, seq_length, **settings)
 
@@ -185,9 +186,7 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32):
             raise ValueError(f"The export uses custom ops {unknown} that the stock TF Serving and TFLite builds may "
                              f"lack (only {SERVING_TEXT_OPS} are known to be there); nothing was written.")
         metadata = {"task": task, "labels": labels, "seq_length": seq_length, "model_dir": os.path.abspath(model_dir),
-                    "dataset": info.get("dataset"), "custom_ops": ops,
-                    **{k: info[k] for k in ("doc_stride", "max_query_length", "max_answer_length",
-                                            "allow_no_answer", "max_windows") if k in info and task == "qa"}}
+                    "dataset": info.get("dataset"), "custom_ops": ops, **extra_metadata}
         with open(os.path.join(tmp, "assets.extra", METADATA), "w", encoding="utf-8") as f:
             json.dump(metadata, f, indent=2, ensure_ascii=False)
         with open(os.path.join(tmp, "README.md"), "w", encoding="utf-8") as f:
@@ -207,6 +206,27 @@ def _track_each_variable_once(archive):
     trackable = archive._tf_trackable
     for name in ("variables", "trainable_variables", "non_trainable_variables"):
         setattr(trackable, name, [getattr(v, "_value", v) for v in getattr(trackable, name)])
+
+
+def sample_texts(metadata, split, texts_file=None, limit=None, flag="--texts_file"):
+    """Real texts for a model: `texts_file` (one per line; a TSV's first column) or else `split` ("train",
+    "dev", "test") of the bundled dataset it was fine-tuned on (tagging sentences joined by spaces)."""
+    if texts_file:
+        if not os.path.exists(texts_file):
+            raise FileNotFoundError(f"{flag}: {texts_file} does not exist.")
+        with open(texts_file, encoding="utf-8") as f:
+            texts = [line.rstrip("\n").split("\t")[0] for line in f if line.strip()]
+        if not texts:
+            raise ValueError(f"{flag}: {texts_file} holds no texts.")
+        return texts[:limit]
+    from bert_keras.data import real_datasets
+
+    dataset = metadata.get("dataset")
+    if dataset not in real_datasets.DATASETS:
+        raise ValueError(f"The model's dataset ({dataset!r}) is not a bundled one; pass {flag} with a few hundred "
+                         "real texts like the ones it serves.")
+    rows = real_datasets.DATASETS[dataset][1]()[split]
+    return [row[0] if isinstance(row[0], str) else " ".join(row[0]) for row in rows][:limit]
 
 
 def read_metadata(saved_model_dir):

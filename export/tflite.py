@@ -33,28 +33,6 @@ QUANTIZATIONS = ("none", "float16", "int8_dynamic", "int8")
 INPUTS = ("text", "ids")
 
 
-def calibration_texts(metadata, calibration_file=None, limit=100):
-    """Real texts for int8 calibration: `calibration_file` (one text per line; a TSV's first column), else the
-    training split of the dataset the model was fine-tuned on."""
-    if calibration_file:
-        if not os.path.exists(calibration_file):
-            raise FileNotFoundError(f"Calibration file {calibration_file} does not exist.")
-        with open(calibration_file, encoding="utf-8") as f:
-            texts = [line.rstrip("\n").split("\t")[0] for line in f if line.strip()]
-    else:
-        from bert_keras.data import real_datasets
-
-        dataset = metadata.get("dataset")
-        if dataset not in real_datasets.DATASETS:
-            raise ValueError(f"--quantize=int8 calibrates on real text, and this model's dataset ({dataset!r}) is not "
-                             "a bundled one; pass --calibration_file with a few hundred texts like the ones it serves.")
-        rows = real_datasets.DATASETS[dataset][1]()["train"]
-        texts = [row[0] if isinstance(row[0], str) else " ".join(row[0]) for row in rows]
-    if not texts:
-        raise ValueError(f"No calibration texts in {calibration_file}.")
-    return texts[:limit]
-
-
 def convert(saved_model_dir, output, quantize="none", inputs="text", calibration_file=None, calibration_examples=100):
     """Converts the export at `saved_model_dir` (a version directory) to a `.tflite` file at `output`.
 
@@ -67,7 +45,7 @@ def convert(saved_model_dir, output, quantize="none", inputs="text", calibration
     import tensorflow as tf
     import tensorflow_text
 
-    from export.saved_model import read_metadata
+    from export.saved_model import read_metadata, sample_texts
 
     if quantize not in QUANTIZATIONS:
         raise ValueError(f"Unknown quantize={quantize!r}; use one of {QUANTIZATIONS}.")
@@ -88,7 +66,7 @@ def convert(saved_model_dir, output, quantize="none", inputs="text", calibration
     if quantize == "float16":
         converter.target_spec.supported_types = [tf.float16]
     if quantize == "int8":
-        texts = calibration_texts(metadata, calibration_file, calibration_examples)
+        texts = sample_texts(metadata, "train", calibration_file, calibration_examples, flag="--calibration_file")
         preprocess = loaded.signatures["preprocess"]
 
         def representative_dataset():

@@ -64,20 +64,6 @@ def _latency(fn, repeats=20):
     return statistics.median(times) * 1000
 
 
-def report_texts(metadata, texts_file=None, limit=300):
-    """Real sentences to compare on: `texts_file` (one per line), else the test split of the model's dataset."""
-    if texts_file:
-        with open(texts_file, encoding="utf-8") as f:
-            return [line.rstrip("\n").split("\t")[0] for line in f if line.strip()][:limit]
-    from bert_keras.data import real_datasets
-
-    if metadata.get("dataset") not in real_datasets.DATASETS:
-        raise ValueError(f"The model's dataset ({metadata.get('dataset')!r}) is not a bundled one; pass --texts_file "
-                         "with a few hundred real texts.")
-    rows = real_datasets.DATASETS[metadata["dataset"]][1]()["test"]
-    return [row[0] if isinstance(row[0], str) else " ".join(row[0]) for row in rows][:limit]
-
-
 def _main_outputs(task, outputs):
     if task == "classify":
         return {"probabilities": outputs["probabilities"]}
@@ -123,12 +109,12 @@ def verify(model_dir, saved_model_dir, tflite_paths=(), texts=None, batch_size=3
     import tensorflow_text  # noqa: F401
 
     from bert_keras import BertTokenizer
-    from export.saved_model import read_metadata
+    from export.saved_model import read_metadata, sample_texts
     from export.tflite_model import TFLiteModel
 
     metadata = read_metadata(saved_model_dir)
     task, seq_length = metadata["task"], metadata["seq_length"]
-    texts = texts if texts is not None else report_texts(metadata)
+    texts = texts if texts is not None else sample_texts(metadata, "test", limit=300)
     tokenizer = BertTokenizer.from_pretrained(model_dir)
     model = keras.saving.load_model(os.path.join(model_dir, "model.keras"), safe_mode=True)
     features = {k: v.numpy() for k, v in tokenizer(texts, seq_length=seq_length).items()}
@@ -245,7 +231,7 @@ def define_flags():
 
 def main(argv):
     del argv
-    from export.saved_model import read_metadata
+    from export.saved_model import read_metadata, sample_texts
 
     versions = sorted(int(n) for n in os.listdir(FLAGS.export_dir) if n.isdigit())
     if not versions:
@@ -258,7 +244,7 @@ def main(argv):
     metadata = read_metadata(saved_model_dir)
     paths = [os.path.join(tflite_dir, name) for name, _, _ in tflite_set(metadata["task"])]
     paths = [p for p in paths if os.path.exists(p)]
-    report = verify(FLAGS.model_dir, saved_model_dir, paths, report_texts(metadata, FLAGS.texts_file, FLAGS.examples))
+    report = verify(FLAGS.model_dir, saved_model_dir, paths, sample_texts(metadata, "test", FLAGS.texts_file, FLAGS.examples))
     print(format_table(report))
     output = FLAGS.output or os.path.join(FLAGS.export_dir, f"parity_v{version}.json")
     with open(output, "w", encoding="utf-8") as f:

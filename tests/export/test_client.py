@@ -72,6 +72,8 @@ def test_rest_body_and_bad_requests():
     body = rest_body(["a", "b"], texts_b=["c", "d"])
     assert json.loads(json.dumps(body)) == {"signature_name": "serve_pair",
                                             "inputs": {"text_a": ["a", "b"], "text_b": ["c", "d"]}}
+    assert rest_body(None, inputs={"question": ("q",), "context": ("c",)}) == {
+        "signature_name": "serving_default", "inputs": {"question": ["q"], "context": ["c"]}}
     with pytest.raises(ValueError, match="a list of texts"):
         predict_request("one string", "m")
     with pytest.raises(ValueError, match=r"one text per row; got lengths \{.text_a.: 2, .text_b.: 1\}"):

@@ -6,7 +6,6 @@ import os
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from bert_keras import BertTokenizer
 from bert_keras.data import real_datasets
@@ -103,4 +102,3 @@ def test_refusals(converted, tagger_dir, tmp_path):
     logits = keras.saving.load_model(os.path.join(tagger_dir, "model.keras"))(features)
     np.testing.assert_allclose(lite(**{k: v.numpy() for k, v in features.items()})["logits"], logits, atol=1e-4)
     assert sorted(os.listdir(tmp_path)) == ["t.tflite", "tagger"]  # no temporary file left beside it
-    assert not tf.io.gfile.glob(str(tmp_path / ".tmp-*"))

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from export.saved_model import export_saved_model, read_metadata
-from export.verify import report_texts, tflite_set
+from export.saved_model import export_saved_model, read_metadata, sample_texts
+from export.verify import tflite_set
 from tests.trainers.conftest import ROOT
 
 
@@ -30,10 +30,14 @@ def test_verify_cli_writes_the_report(classifier_dir, tmp_path):
 
 
 def test_report_texts_are_real_and_refusals_are_clear(tagger_dir, tmp_path):
-    texts = report_texts({"dataset": "wnut16"}, limit=5)
+    texts = sample_texts({"dataset": "wnut16"}, "test", limit=5)
     assert len(texts) == 5 and all(isinstance(t, str) and t for t in texts)
     with pytest.raises(ValueError, match="pass --texts_file"):
-        report_texts({"dataset": None})
+        sample_texts({"dataset": None}, "test")
+    (tmp_path / "texts.tsv").write_text("first text\tpos\n\nsecond\n", encoding="utf-8")
+    assert sample_texts({}, "test", str(tmp_path / "texts.tsv")) == ["first text", "second"]
+    with pytest.raises(FileNotFoundError, match="--calibration_file: .*missing.txt does not exist"):
+        sample_texts({}, "train", str(tmp_path / "missing.txt"), flag="--calibration_file")
     metadata = read_metadata(export_saved_model(tagger_dir, str(tmp_path / "export")))
     assert {inputs for _, inputs, _ in tflite_set(metadata["task"])} == {"ids"}
     with pytest.raises(FileNotFoundError, match="not a SavedModel written by export.saved_model"):
