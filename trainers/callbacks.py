@@ -62,6 +62,30 @@ class EpochHistory(keras.callbacks.Callback):
         atomic_write_json(self.path, sorted(history, key=lambda h: h["epoch"]))
 
 
+class PretrainingCheckpoints(keras.callbacks.Callback):
+    """Writes a `BertPretrainer` (encoder + heads) as Google's `bert_model.ckpt-<step>` into `directory` after
+    every epoch, keeping the last `keep` (see `bert_keras.checkpoints.google.write_step_checkpoint`)."""
+
+    def __init__(self, directory, steps_per_epoch, keep=3):
+        super().__init__()
+        self.directory, self.steps_per_epoch, self.keep = directory, steps_per_epoch, keep
+
+    def on_epoch_end(self, epoch, logs=None):
+        save_pretraining_checkpoint(self.model, self.directory, (epoch + 1) * self.steps_per_epoch, self.keep)
+
+
+def save_pretraining_checkpoint(model, directory, step, keep=3):
+    """Writes a `BertPretrainer` as checkpoint `step` of the Google directory `directory`; returns its prefix."""
+    from bert_keras import configs
+    from bert_keras.checkpoints import google
+    from bert_keras.checkpoints.loader import encoder_tensors
+
+    tensors = encoder_tensors(model.encoder)
+    tensors.update(model.head_tensors())
+    return google.write_step_checkpoint(directory, tensors, step,
+                                        configs.encoder_config_to_json(model.encoder.encoder_config()), keep)
+
+
 def plot_history(history, path, title):
     """Draws loss (and any accuracy) per epoch to a PNG."""
     import matplotlib

@@ -78,6 +78,20 @@ def encoder_weight_map(encoder):
     return pairs
 
 
+def head_weight_map(pretrainer):
+    """Pairs each pretraining-head variable of a `BertPretrainer` with (Google name, transposed?)."""
+    mlm, nsp = pretrainer.masked_lm_head, pretrainer.next_sentence_head
+    return [
+        (mlm.dense.kernel, "cls/predictions/transform/dense/kernel", False),
+        (mlm.dense.bias, "cls/predictions/transform/dense/bias", False),
+        (mlm.layer_norm.gamma, "cls/predictions/transform/LayerNorm/gamma", False),
+        (mlm.layer_norm.beta, "cls/predictions/transform/LayerNorm/beta", False),
+        (mlm.output_bias, "cls/predictions/output_bias", False),
+        (nsp.dense.kernel, "cls/seq_relationship/output_weights", True),
+        (nsp.dense.bias, "cls/seq_relationship/output_bias", False),
+    ]
+
+
 def encoder_tensor_names(num_layers):
     """Every Google tensor name of an encoder with `num_layers` blocks (without building one)."""
     names = ["bert/embeddings/word_embeddings", "bert/embeddings/token_type_embeddings",
@@ -168,3 +182,49 @@ def write_checkpoint(directory, tensors, bert_config, vocab_path=None):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def write_step_checkpoint(directory, tensors, step, bert_config, keep=3):
+    """Adds `bert_model.ckpt-<step>` to an existing directory, Google's training-time layout.
+
+    The tensors are written into a temporary folder and moved in; only then is the `checkpoint` state file
+    (what `tf.train.latest_checkpoint` and `find_checkpoint_prefix` read) rewritten to point at them, by an
+    atomic rename. A crash at any point leaves the previous checkpoint the one that loads. The oldest
+    checkpoints beyond `keep` are then removed.
+
+    Returns:
+        The new checkpoint prefix.
+    """
+    import tensorflow as tf
+
+    directory = os.path.abspath(directory)
+    os.makedirs(directory, exist_ok=True)
+    name = f"{CHECKPOINT_NAME}-{int(step)}"
+    tmp = tempfile.mkdtemp(prefix=".tmp-ckpt-", dir=directory)
+    try:
+        names = sorted(tensors)
+        tf.raw_ops.SaveV2(prefix=os.path.join(tmp, name), tensor_names=names, shape_and_slices=[""] * len(names),
+                          tensors=[tf.constant(np.asarray(tensors[n])) for n in names])
+        for file_name in sorted(os.listdir(tmp), key=lambda f: f.endswith(".index")):  # data files first
+            os.replace(os.path.join(tmp, file_name), os.path.join(directory, file_name))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    config_tmp = os.path.join(directory, f".{CONFIG_NAME}.tmp")
+    with open(config_tmp, "w", encoding="utf-8") as f:
+        json.dump(bert_config, f, indent=2, sort_keys=True)
+    os.replace(config_tmp, os.path.join(directory, CONFIG_NAME))
+
+    steps = sorted(int(p[len(os.path.join(directory, CHECKPOINT_NAME)) + 1:-len(".index")])
+                   for p in glob.glob(os.path.join(directory, CHECKPOINT_NAME + "-*.index")))
+    kept = [s for s in steps if s <= int(step)][-keep:]
+    state_tmp = os.path.join(directory, ".checkpoint.tmp")
+    with open(state_tmp, "w", encoding="utf-8") as f:
+        f.write(f'model_checkpoint_path: "{name}"\n')
+        for s in kept:
+            f.write(f'all_model_checkpoint_paths: "{CHECKPOINT_NAME}-{s}"\n')
+    os.replace(state_tmp, os.path.join(directory, "checkpoint"))
+    for s in steps:
+        if s not in kept:
+            for path in glob.glob(os.path.join(directory, f"{CHECKPOINT_NAME}-{s}.*")):
+                os.remove(path)
+    return os.path.join(directory, name)

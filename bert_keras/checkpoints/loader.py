@@ -63,6 +63,8 @@ def load_checkpoint(path):
         FileNotFoundError: nothing at `path` in a known layout.
         ValueError: another architecture (by its config), or no BERT tensors in the file.
     """
+    if isinstance(path, Checkpoint):
+        return path
     path = os.fspath(path)
     if not os.path.exists(path) and not os.path.exists(path + ".index"):
         raise FileNotFoundError(_missing_message(path))
@@ -145,6 +147,51 @@ def assign_encoder_weights(encoder, checkpoint):
     if checkpoint.head_tensors:
         logger.info("Kept %d pretraining-head tensors (%s) for BertPretrainer.", len(checkpoint.head_tensors),
                     ", ".join(sorted(checkpoint.head_tensors)))
+
+
+def assign_head_weights(pretrainer, checkpoint):
+    """Copies `cls/predictions/*` and `cls/seq_relationship/*` into a `BertPretrainer`'s heads.
+
+    Heads the checkpoint lacks entirely keep their random initialisation (logged); a head present in part, or
+    with a wrong shape, is an error naming the tensor.
+
+    Returns:
+        The Google names that were assigned.
+    """
+    pairs = google.head_weight_map(pretrainer)
+    groups = {"cls/predictions/": [], "cls/seq_relationship/": []}
+    for variable, name, transpose in pairs:
+        groups["cls/predictions/" if name.startswith("cls/predictions/") else "cls/seq_relationship/"].append(
+            (variable, name, transpose))
+    assigned = []
+    for prefix, members in groups.items():
+        present = [name for _, name, _ in members if name in checkpoint.head_tensors]
+        if not present:
+            logger.warning("Checkpoint %s has no %s* tensors: that pretraining head starts from random weights.",
+                           checkpoint.path, prefix)
+            continue
+        if len(present) != len(members):
+            missing = [name for _, name, _ in members if name not in checkpoint.head_tensors]
+            raise ValueError(f"Checkpoint {checkpoint.path} has part of the {prefix}* head but lacks {missing}.")
+        for variable, name, transpose in members:
+            value = np.asarray(checkpoint.head_tensors[name], dtype="float32")
+            value = value.T if transpose else value
+            if tuple(value.shape) != tuple(variable.shape):
+                shown = tuple(value.T.shape) if transpose else tuple(value.shape)
+                raise ValueError(f"Shape mismatch for {checkpoint.describe(name)}: the checkpoint has {shown}, the "
+                                 f"model expects {tuple(variable.shape[::-1]) if transpose else tuple(variable.shape)}.")
+            variable.assign(value)
+            assigned.append(name)
+    return assigned
+
+
+def head_tensors(pretrainer):
+    """A `BertPretrainer`'s head weights as {Google name: ndarray} (the inverse of `assign_head_weights`)."""
+    out = {}
+    for variable, name, transpose in google.head_weight_map(pretrainer):
+        value = np.asarray(variable.numpy())
+        out[name] = value.T if transpose else value
+    return out
 
 
 def encoder_tensors(encoder):

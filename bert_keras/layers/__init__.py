@@ -2,7 +2,10 @@
 
 from bert_keras.layers.bert_embeddings import BertEmbeddings
 from bert_keras.layers.bert_pooler import BertPooler
+from bert_keras.layers.masked_lm_head import BertMaskedLMHead
 from bert_keras.layers.multi_head_self_attention import MultiHeadSelfAttention
+from bert_keras.layers.next_sentence_head import NextSentenceHead
 from bert_keras.layers.transformer_block import TransformerBlock
 
-__all__ = ["BertEmbeddings", "BertPooler", "MultiHeadSelfAttention", "TransformerBlock"]
+__all__ = ["BertEmbeddings", "BertMaskedLMHead", "BertPooler", "MultiHeadSelfAttention", "NextSentenceHead",
+           "TransformerBlock"]

@@ -1,0 +1,223 @@
+"""`tf.data` pipelines for MLM + NSP pretraining: dynamic masking from segment pairs, or Google-format TFRecords.
+
+Dynamic (default): `SegmentPairs` -> pack `[CLS] A [SEP] B [SEP]` -> batches bucketed by length (padded only to
+the bucket's length: few distinct shapes, so XLA compiles a handful of programs) -> `MlmMasker` with the
+stateless seed (seed, batch number): every pass over the data draws new masks, and a resumed or
+multi-worker run draws the same ones as an uninterrupted single process.
+
+Static: `write_pretraining_records` writes what Google's `create_pretraining_data.py` writes (tf.Examples with
+`input_ids`, `input_mask`, `segment_ids`, `masked_lm_positions`, `masked_lm_ids`, `masked_lm_weights`,
+`next_sentence_labels`, padded to `max_seq_length`), so records made by either tool train here, and
+`read_pretraining_records` trims each batch to its longest row (rounded up to `multiple`).
+
+Every batch is `(features, labels, sample_weights)` for `BertPretrainer`: features are the TF Hub inputs plus
+`masked_lm_positions`; labels `{"mlm": masked_lm_ids, "nsp": next_sentence_labels}`; sample weights
+`{"mlm": masked_lm_weights, "nsp": 1}`.
+"""
+
+import os
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+FEATURE_NAMES = ("input_word_ids", "input_mask", "input_type_ids", "masked_lm_positions")
+# Google's TFRecord names -> ours.
+_RECORD_NAMES = {"input_ids": "input_word_ids", "input_mask": "input_mask", "segment_ids": "input_type_ids",
+                 "masked_lm_positions": "masked_lm_positions", "masked_lm_ids": "masked_lm_ids",
+                 "masked_lm_weights": "masked_lm_weights", "next_sentence_labels": "next_sentence_labels"}
+
+
+def default_buckets(seq_length, step=32):
+    """Bucket lengths `step, 2*step, ..., seq_length` (seq_length always the last)."""
+    return sorted({min(seq_length, b) for b in range(step, seq_length + step, step)})
+
+
+def _pairs_dataset(pairs, cls_id, sep_id):
+    def ragged(rows):
+        return tf.RaggedTensor.from_row_lengths(np.concatenate(rows).astype(np.int32),
+                                                np.array([len(r) for r in rows], np.int64))
+    a, b = ragged(pairs.a), ragged(pairs.b)
+    ds = tf.data.Dataset.from_tensor_slices({"a": a, "b": b, "label": pairs.is_random_next})
+
+    def pack(x):
+        ids = tf.concat([[cls_id], x["a"], [sep_id], x["b"], [sep_id]], axis=0)
+        types = tf.concat([tf.zeros([tf.shape(x["a"])[0] + 2], tf.int32),
+                           tf.ones([tf.shape(x["b"])[0] + 1], tf.int32)], axis=0)
+        return {"input_word_ids": ids, "input_mask": tf.ones_like(ids), "input_type_ids": types,
+                "next_sentence_labels": x["label"]}
+    return ds.map(pack)
+
+
+def _to_model_batch(f):
+    features = {name: f[name] for name in FEATURE_NAMES}
+    labels = {"mlm": f["masked_lm_ids"], "nsp": tf.cast(f["next_sentence_labels"], tf.int32)}
+    weights = {"mlm": f["masked_lm_weights"], "nsp": tf.ones_like(tf.cast(f["next_sentence_labels"], tf.float32))}
+    return features, labels, weights
+
+
+def _options():
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    options.deterministic = True
+    return options
+
+
+def pretraining_dataset(pairs, masker, batch_size, seq_length, seed=0, training=True, buckets=None,
+                        skip_batches=0, model_batches=True):
+    """Batches of masked pretraining features from segment pairs (dynamic masking).
+
+    Args:
+        pairs: `SegmentPairs` (rows no longer than `seq_length` when packed).
+        masker: an `MlmMasker`.
+        batch_size: global batch size.
+        seq_length: the longest packed length.
+        seed: seeds the shuffle and the masks.
+        training: repeat forever, reshuffle each pass, drop the last partial batch; else one pass in order.
+        buckets: lengths to pad batches to (e.g. `default_buckets(seq_length)`), or None to pad every batch
+            to `seq_length`.
+        skip_batches: batches to skip first (a resumed run continues the stream where it stopped).
+        model_batches: yield (features, labels, sample_weights) for `BertPretrainer`; else flat feature dicts.
+    """
+    if len(pairs) == 0:
+        raise ValueError("No pretraining pairs: the corpus gave no segment pairs.")
+    longest = int(pairs.lengths().max())
+    if longest > seq_length:
+        raise ValueError(f"A packed pair has {longest} tokens, more than seq_length={seq_length}; build the pairs "
+                         "with the same max_seq_length.")
+    ds = _pairs_dataset(pairs, masker.cls_id, masker.sep_id)
+    if training:
+        ds = ds.repeat().shuffle(min(len(pairs), 100_000), seed=seed, reshuffle_each_iteration=True)
+    padded = {"input_word_ids": [None], "input_mask": [None], "input_type_ids": [None], "next_sentence_labels": []}
+    if buckets:
+        buckets = sorted(set(int(b) for b in buckets))
+        if buckets[-1] < seq_length:
+            buckets.append(seq_length)
+        ds = ds.bucket_by_sequence_length(
+            lambda x: tf.shape(x["input_word_ids"])[0], bucket_boundaries=[b + 1 for b in buckets],
+            bucket_batch_sizes=[batch_size] * (len(buckets) + 1), padded_shapes=padded,
+            pad_to_bucket_boundary=True, drop_remainder=training)
+    else:
+        ds = ds.padded_batch(batch_size, padded_shapes={**padded, "input_word_ids": [seq_length],
+                                                        "input_mask": [seq_length], "input_type_ids": [seq_length]},
+                             drop_remainder=training)
+    ds = ds.enumerate()
+    if skip_batches:
+        ds = ds.skip(skip_batches)
+    ds = ds.map(lambda i, f: masker(f, tf.stack([tf.cast(seed, tf.int64), i])),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if model_batches:
+        ds = ds.map(_to_model_batch)
+    return ds.with_options(_options()).prefetch(tf.data.AUTOTUNE)
+
+
+def _int_feature(values):
+    return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(v) for v in values]))
+
+
+def write_pretraining_records(batches, path, seq_length, max_predictions_per_seq):
+    """Writes flat feature batches (from `pretraining_dataset(..., model_batches=False)`) as Google tf.Examples,
+    each padded to `seq_length`; written aside and renamed into place. Returns the number of examples."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".records-", dir=directory)
+    os.close(fd)
+    count = 0
+    try:
+        with tf.io.TFRecordWriter(tmp) as writer:
+            for batch in batches:
+                batch = {k: v.numpy() for k, v in batch.items()}
+                for row in range(batch["input_word_ids"].shape[0]):
+                    pad = seq_length - batch["input_word_ids"].shape[1]
+                    feature = {}
+                    for google, ours in _RECORD_NAMES.items():
+                        value = batch[ours][row]
+                        if ours in ("input_word_ids", "input_mask", "input_type_ids"):
+                            value = np.pad(value, (0, pad))
+                        if ours == "masked_lm_weights":
+                            feature[google] = tf.train.Feature(float_list=tf.train.FloatList(value=value.tolist()))
+                        else:
+                            feature[google] = _int_feature(np.atleast_1d(value))
+                    writer.write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+                    count += 1
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return count
+
+
+def read_pretraining_records(files, batch_size, seq_length, max_predictions_per_seq, seed=0, training=True,
+                             multiple=32, skip_batches=0, model_batches=True):
+    """Batches from Google-format pretraining TFRecords, each trimmed to its longest row (a multiple of
+    `multiple`, at most `seq_length`)."""
+    if not files:
+        raise ValueError("No pretraining TFRecord files given.")
+    spec = {google: tf.io.FixedLenFeature([seq_length], tf.int64)
+            for google in ("input_ids", "input_mask", "segment_ids")}
+    spec.update({"masked_lm_positions": tf.io.FixedLenFeature([max_predictions_per_seq], tf.int64),
+                 "masked_lm_ids": tf.io.FixedLenFeature([max_predictions_per_seq], tf.int64),
+                 "masked_lm_weights": tf.io.FixedLenFeature([max_predictions_per_seq], tf.float32),
+                 "next_sentence_labels": tf.io.FixedLenFeature([1], tf.int64)})
+    ds = tf.data.TFRecordDataset(list(files))
+    if training:
+        ds = ds.repeat().shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=training)
+    if skip_batches:
+        ds = ds.skip(skip_batches)
+
+    def parse(serialized):
+        raw = tf.io.parse_example(serialized, spec)
+        f = {_RECORD_NAMES[k]: (v if v.dtype == tf.float32 else tf.cast(v, tf.int32)) for k, v in raw.items()}
+        f["next_sentence_labels"] = f["next_sentence_labels"][:, 0]
+        longest = tf.reduce_max(tf.reduce_sum(f["input_mask"], axis=1))
+        length = tf.minimum(seq_length, (longest + multiple - 1) // multiple * multiple)
+        for name in ("input_word_ids", "input_mask", "input_type_ids"):
+            f[name] = f[name][:, :length]
+        return f
+
+    ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if model_batches:
+        ds = ds.map(_to_model_batch)
+    return ds.with_options(_options()).prefetch(tf.data.AUTOTUNE)
+
+
+def masking_statistics(batches, masker, max_batches=None):
+    """Counts over flat feature batches: real tokens, targets, the [MASK]/kept/random split, special tokens
+    chosen (must be 0), NSP "random next" share, and the padding fraction of the batches.
+
+    Args:
+        batches: an iterable of flat feature dicts (masked `input_word_ids` and the masked_lm_* features).
+        masker: the `MlmMasker` that made them (for the special ids).
+    """
+    real = selected = masked = kept = randomized = special = nsp_random = rows = slots = pad = 0
+    specials = np.array([masker.cls_id, masker.sep_id, masker.pad_id, masker.mask_id])
+    for n, batch in enumerate(batches):
+        if max_batches is not None and n >= max_batches:
+            break
+        ids = batch["input_word_ids"].numpy()
+        mask = batch["input_mask"].numpy()
+        positions = batch["masked_lm_positions"].numpy()
+        targets = batch["masked_lm_ids"].numpy()
+        weights = batch["masked_lm_weights"].numpy() > 0
+        now = np.take_along_axis(ids, positions, axis=1)
+        # Real tokens that are not [CLS]/[SEP] (a replaced target counts by its original token).
+        original = ids.copy()
+        rows_idx = np.nonzero(weights)
+        original[rows_idx[0], positions[weights]] = targets[weights]
+        real += int(((mask > 0) & ~np.isin(original, specials)).sum())
+        selected += int(weights.sum())
+        masked += int((weights & (now == masker.mask_id)).sum())
+        kept += int((weights & (now == targets)).sum())
+        randomized += int((weights & (now != masker.mask_id) & (now != targets)).sum())
+        special += int((weights & np.isin(targets, specials)).sum())
+        nsp_random += int(batch["next_sentence_labels"].numpy().sum())
+        rows += ids.shape[0]
+        slots += ids.size
+        pad += int((mask == 0).sum())
+    if not rows:
+        raise ValueError("No batches to measure.")
+    return {"rows": rows, "real_tokens": real, "selected": selected, "selected_per_real_token": selected / real,
+            "mask_share": masked / selected, "keep_share": kept / selected, "random_share": randomized / selected,
+            "specials_selected": special, "nsp_random_share": nsp_random / rows, "padding_fraction": pad / slots}

@@ -1,0 +1,130 @@
+"""Writes static MLM + NSP pretraining data as TFRecords, like Google's `create_pretraining_data.py`.
+
+    python -m trainers.create_pretraining_data --corpus='texts/*.txt' --vocab=vocab.txt \
+        --output=data/pretrain.tfrecord --max_seq_length=128 --max_predictions_per_seq=20 --dupe_factor=10
+
+Each of the `--dupe_factor` passes builds the segment pairs with its own seed and masks them with its own seed
+(Google's way to show the model several maskings of the same text when masking is static). The records carry
+Google's feature names, so Google's `run_pretraining.py` and `trainers.pretrain --input_records` read them.
+Prints progress per pass and a summary (pairs, skips, masking and padding statistics); the summary is also
+written next to the output as `<output>.stats.json`. Dynamic masking (`trainers.pretrain --corpus`) is the
+default for training; this tool is for fixed, shareable datasets.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import glob  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import time  # noqa: E402
+
+from absl import app, flags  # noqa: E402
+
+import bert_keras  # noqa: E402,F401
+
+logger = logging.getLogger("bert_keras.create_pretraining_data")
+
+
+def record_files(patterns):
+    """TFRecord files named by comma-separated paths or globs; an error names a pattern with no match."""
+    files = []
+    for pattern in [p.strip() for p in patterns.split(",") if p.strip()]:
+        found = sorted(glob.glob(pattern))
+        if not found:
+            raise FileNotFoundError(f"--input_records {pattern!r} matches no file.")
+        files += found
+    return files
+
+
+def create(corpus, vocab, output, input_format="google", lower_case=True, max_seq_length=128,
+           max_predictions_per_seq=20, masked_lm_prob=0.15, short_seq_prob=0.1, dupe_factor=10,
+           whole_word_mask=False, random_seed=12345):
+    """Builds and writes the records; returns the summary dict."""
+    from bert_keras import BertTokenizer
+    from bert_keras.data.pretraining_corpus import load_corpus
+    from bert_keras.text.mlm_masking import MlmMasker
+    from bert_keras.text.nsp_pairs import PairStats, create_segment_pairs, tokenize_documents
+    from bert_keras.text.pretraining_dataset import (masking_statistics, pretraining_dataset,
+                                                     write_pretraining_records)
+    from trainers.pretrain import _progress
+
+    if dupe_factor < 1:
+        raise ValueError(f"--dupe_factor must be at least 1, got {dupe_factor}.")
+    start = time.time()
+    tokenizer = BertTokenizer(vocab, lower_case=lower_case, seq_length=max_seq_length)
+    masker = MlmMasker(tokenizer.vocabulary, max_predictions_per_seq, masked_lm_prob, whole_word_mask)
+    documents = load_corpus(corpus, input_format)
+    logger.info("Read %d documents, %d sentences.", len(documents), sum(len(d) for d in documents))
+    tokenized = tokenize_documents(tokenizer, documents, progress=_progress("Tokenizing"))
+    base, ext = os.path.splitext(output)
+    outputs, written, pair_stats, masking = [], 0, [], []
+    for dupe in range(dupe_factor):
+        stats = PairStats()
+        pairs = create_segment_pairs(tokenized, max_seq_length, short_seq_prob, random_seed + dupe, stats)
+        path = output if dupe_factor == 1 else f"{base}-{dupe:05d}-of-{dupe_factor:05d}{ext}"
+
+        def batches():
+            return pretraining_dataset(pairs, masker, 256, max_seq_length, seed=random_seed + dupe, training=False,
+                                       model_batches=False)
+        written += write_pretraining_records(batches(), path, max_seq_length, max_predictions_per_seq)
+        masking.append(masking_statistics(batches(), masker))
+        pair_stats.append(stats.as_dict())
+        outputs.append(path)
+        logger.info("Pass %d / %d: %d instances -> %s (%.0f s so far)", dupe + 1, dupe_factor, len(pairs), path,
+                    time.time() - start)
+    totals = {k: sum(m[k] for m in masking) for k in ("rows", "real_tokens", "selected", "specials_selected")}
+    summary = {
+        "outputs": outputs, "instances": written, "seconds": round(time.time() - start, 1),
+        "pairs": pair_stats[0] if dupe_factor == 1 else pair_stats,
+        "selected_per_real_token": totals["selected"] / totals["real_tokens"],
+        "mask_share": sum(m["mask_share"] * m["selected"] for m in masking) / totals["selected"],
+        "keep_share": sum(m["keep_share"] * m["selected"] for m in masking) / totals["selected"],
+        "random_share": sum(m["random_share"] * m["selected"] for m in masking) / totals["selected"],
+        "specials_selected": totals["specials_selected"],
+        "nsp_random_share": sum(m["nsp_random_share"] * m["rows"] for m in masking) / totals["rows"],
+        "padding_fraction_at_max_seq_length": sum(m["padding_fraction"] * m["rows"] for m in masking) / totals["rows"],
+    }
+    tmp = f"{base}.stats.json.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=2)
+    os.replace(tmp, f"{base}.stats.json")
+    return summary
+
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+    flags.DEFINE_list("corpus", None, "Text files, globs or directories, or bbc_news / peoples_daily.", required=True)
+    flags.DEFINE_enum("input_format", "google", ["google", "paragraphs"], "Input layout (see trainers.pretrain).")
+    flags.DEFINE_string("vocab", None, "vocab.txt.", required=True)
+    flags.DEFINE_bool("lower_case", True, "Lower-case and strip accents.")
+    flags.DEFINE_string("output", None, "Output TFRecord path (one file per pass when --dupe_factor > 1).",
+                        required=True)
+    flags.DEFINE_integer("max_seq_length", 128, "Packed length.")
+    flags.DEFINE_integer("max_predictions_per_seq", 20, "Most MLM targets per sequence.")
+    flags.DEFINE_float("masked_lm_prob", 0.15, "Share of real tokens to predict.")
+    flags.DEFINE_float("short_seq_prob", 0.1, "Probability of a shorter target length per document.")
+    flags.DEFINE_integer("dupe_factor", 10, "Passes over the corpus, each with other pairs and masks.")
+    flags.DEFINE_bool("whole_word_mask", False, "Mask whole words.")
+    flags.DEFINE_integer("random_seed", 12345, "Seed.")
+
+
+def main(argv):
+    del argv
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    summary = create(",".join(FLAGS.corpus), FLAGS.vocab, FLAGS.output, FLAGS.input_format, FLAGS.lower_case,
+                     FLAGS.max_seq_length, FLAGS.max_predictions_per_seq, FLAGS.masked_lm_prob, FLAGS.short_seq_prob,
+                     FLAGS.dupe_factor, FLAGS.whole_word_mask, FLAGS.random_seed)
+    print(json.dumps(summary, indent=2))
+
+
+def cli():
+    define_flags()
+    app.run(main)
+
+
+if __name__ == "__main__":
+    cli()

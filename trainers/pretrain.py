@@ -1,0 +1,408 @@
+"""Pretrains BERT (masked LM + next-sentence prediction) from raw text with `model.fit`.
+
+    python -m trainers.pretrain --corpus='texts/*.txt' --vocab=vocab.txt --config=tiny \
+        --seq_length=128 --batch_size=32 --num_train_steps=10000 --model_dir=runs/my_bert
+    python -m trainers.pretrain --corpus=bbc_news --vocab=... --model_dir=...           # a bundled corpus
+    python -m trainers.pretrain --input_records='data/*.tfrecord' --vocab=... --model_dir=...  # static data
+
+Data: `--corpus` files in Google's format (a sentence per line, blank line between documents) or
+`--input_format=paragraphs`; segment pairs are built once and masked anew in `tf.data` on every pass (dynamic
+masking), batches bucketed by length. `--input_records` reads TFRecords from `trainers.create_pretraining_data`
+or Google's `create_pretraining_data.py` (static masking). A share of the documents (`--eval_fraction`) is held
+out and evaluated after every `--save_checkpoints_steps` steps.
+
+`--model_dir` is itself a Google-layout checkpoint directory (`bert_config.json`, `bert_model.ckpt-<step>.*`,
+`checkpoint`, `vocab.txt`, `tokenizer_config.json`), rewritten every `--save_checkpoints_steps`, so
+`trainers.finetune --init_checkpoint=<model_dir>`, `BertEncoder.from_pretrained(<model_dir>)` and
+`BertPretrainer.from_pretrained(<model_dir>)` take it directly. It also holds:
+
+    metrics.json        final mlm_loss, mlm_accuracy, nsp_accuracy (held-out documents; train values under
+                        "train"), steps, wall time, data statistics
+    data_stats.json     pair-building counts and the masking / padding statistics of the first batches
+    history.json, pretraining_curves.png     losses and accuracies per checkpoint interval
+    logs/               TensorBoard;  backup/  the resumable training state (removed when training ends)
+
+A killed run restarts where its last checkpoint interval ended (weights, optimizer, step, data position).
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import dataclasses  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import math  # noqa: E402
+import random  # noqa: E402
+import shutil  # noqa: E402
+import time  # noqa: E402
+
+from absl import app, flags  # noqa: E402
+
+import bert_keras  # noqa: E402,F401  (sets the oneDNN switch before TensorFlow loads)
+
+logger = logging.getLogger("bert_keras.pretrain")
+
+
+@dataclasses.dataclass
+class PretrainConfig:
+    model_dir: str
+    corpus: str = None
+    input_format: str = "google"
+    input_records: str = None
+    vocab: str = None
+    lower_case: bool = True
+    config: str = "tiny"
+    bert_config: str = None
+    init_checkpoint: str = None
+    max_position_embeddings: int = 512
+    seq_length: int = 128
+    max_predictions_per_seq: int = 20
+    masked_lm_prob: float = 0.15
+    short_seq_prob: float = 0.1
+    whole_word_mask: bool = False
+    bucket_by_length: bool = True
+    eval_fraction: float = 0.02
+    batch_size: int = 32
+    num_train_steps: int = 1000
+    warmup_steps: int = 100
+    optimizer: str = "adamw"
+    learning_rate: float = 1e-4
+    weight_decay: float = 0.01
+    dropout: float = 0.1
+    save_checkpoints_steps: int = 500
+    keep_checkpoints: int = 3
+    strategy: str = "default"
+    tpu: str = None
+    num_cpu_devices: int = 1
+    mixed_precision: str = "none"
+    jit_compile: bool = False
+    steps_per_execution: int = 1
+    seed: int = 12345
+    verbose: int = 2
+
+
+# ---------------------------------------------------------------------------------------------------- data
+
+
+def _progress(label):
+    """A callable(done, total) logging at most every 10% (long tokenization and writing steps)."""
+    state = {"next": 0.0, "start": time.time()}
+
+    def report(done, total):
+        if total and (done / total >= state["next"] or done == total):
+            logger.info("%s: %d / %d (%.0f%%, %.0f s)", label, done, total, 100 * done / total,
+                        time.time() - state["start"])
+            state["next"] = done / total + 0.1
+    return report
+
+
+def build_pairs(cfg, tokenizer):
+    """Reads the corpus, holds out `eval_fraction` of the documents, and builds segment pairs for both parts.
+
+    Returns (train_pairs, eval_pairs or None, stats dict).
+    """
+    from bert_keras.data.pretraining_corpus import load_corpus
+    from bert_keras.text.nsp_pairs import PairStats, create_segment_pairs, tokenize_documents
+
+    start = time.time()
+    documents = load_corpus(cfg.corpus, cfg.input_format)
+    logger.info("Read %d documents, %d sentences.", len(documents), sum(len(d) for d in documents))
+    order = list(range(len(documents)))
+    random.Random(cfg.seed).shuffle(order)
+    n_eval = int(round(cfg.eval_fraction * len(documents)))
+    if cfg.eval_fraction > 0 and n_eval < 2:
+        logger.warning("--eval_fraction=%s of %d documents is under 2 documents: no held-out evaluation.",
+                       cfg.eval_fraction, len(documents))
+        n_eval = 0
+    eval_docs = [documents[i] for i in sorted(order[:n_eval])]
+    train_docs = [documents[i] for i in sorted(order[n_eval:])]
+    stats = {}
+    tokenized = tokenize_documents(tokenizer, train_docs, progress=_progress("Tokenizing"))
+    train_stats = PairStats()
+    train = create_segment_pairs(tokenized, cfg.seq_length, cfg.short_seq_prob, cfg.seed, train_stats)
+    stats["train"] = train_stats.as_dict()
+    eval_pairs = None
+    if eval_docs:
+        eval_stats = PairStats()
+        eval_pairs = create_segment_pairs(tokenize_documents(tokenizer, eval_docs), cfg.seq_length,
+                                          cfg.short_seq_prob, cfg.seed + 1, eval_stats)
+        stats["eval"] = eval_stats.as_dict()
+    stats["seconds"] = round(time.time() - start, 1)
+    logger.info("Pairs: %d train (%d documents), %d eval (%d documents), built in %.1f s; %s", len(train),
+                len(train_docs), len(eval_pairs) if eval_pairs else 0, len(eval_docs), stats["seconds"],
+                {k: v for k, v in stats["train"].items() if v})
+    return train, eval_pairs, stats
+
+
+def _datasets(cfg, tokenizer, masker, skip_batches):
+    from bert_keras.text.pretraining_dataset import (default_buckets, masking_statistics, pretraining_dataset,
+                                                     read_pretraining_records)
+    from trainers.create_pretraining_data import record_files
+
+    buckets = default_buckets(cfg.seq_length) if cfg.bucket_by_length else None
+    if cfg.input_records:
+        files = record_files(cfg.input_records)
+        logger.info("Static pretraining data: %d TFRecord files.", len(files))
+
+        def make(training, skip=0, model_batches=True):
+            return read_pretraining_records(files, cfg.batch_size, cfg.seq_length, cfg.max_predictions_per_seq,
+                                            seed=cfg.seed, training=training, skip_batches=skip,
+                                            model_batches=model_batches)
+        stats = {"input_records": files}
+        train = make(True, skip_batches)
+        probe = make(False, model_batches=False)
+        eval_ds = None
+    else:
+        train_pairs, eval_pairs, stats = build_pairs(cfg, tokenizer)
+        train = pretraining_dataset(train_pairs, masker, cfg.batch_size, cfg.seq_length, cfg.seed, True, buckets,
+                                    skip_batches)
+        probe = pretraining_dataset(train_pairs, masker, cfg.batch_size, cfg.seq_length, cfg.seed, False, buckets,
+                                    model_batches=False)
+        eval_ds = None
+        if eval_pairs is not None and len(eval_pairs):
+            eval_ds = pretraining_dataset(eval_pairs, masker, cfg.batch_size, cfg.seq_length, cfg.seed + 1, False,
+                                          buckets)
+    stats["masking"] = masking_statistics(probe, masker, max_batches=50)
+    logger.info("Masking over the first batches: %s", stats["masking"])
+    return train, eval_ds, stats
+
+
+# ---------------------------------------------------------------------------------------------------- model
+
+
+def _tokenizer(cfg):
+    from bert_keras import BertTokenizer
+
+    if cfg.vocab:
+        return BertTokenizer(cfg.vocab, lower_case=cfg.lower_case, seq_length=cfg.seq_length)
+    if cfg.init_checkpoint:
+        return BertTokenizer.from_pretrained(cfg.init_checkpoint, seq_length=cfg.seq_length)
+    raise ValueError("--vocab is required (a vocab.txt, e.g. from trainers.build_vocab), unless --init_checkpoint "
+                     "has one.")
+
+
+def _build_model(cfg, vocab_size):
+    from bert_keras import BertEncoder, BertPretrainer, configs
+
+    if cfg.init_checkpoint:
+        model = BertPretrainer.from_pretrained(cfg.init_checkpoint, dropout=cfg.dropout,
+                                               attention_dropout=cfg.dropout)
+    else:
+        if cfg.bert_config:
+            arch = configs.encoder_config_from_json(cfg.bert_config)
+            arch.update(dropout=cfg.dropout, attention_dropout=cfg.dropout)
+        else:
+            arch = configs.named_config(cfg.config, vocab_size=vocab_size, dropout=cfg.dropout,
+                                        attention_dropout=cfg.dropout,
+                                        max_sequence_length=max(cfg.max_position_embeddings, cfg.seq_length))
+        model = BertPretrainer(BertEncoder(**arch))
+    encoder = model.encoder
+    if encoder.vocab_size != vocab_size:
+        raise ValueError(f"The model's vocab_size is {encoder.vocab_size} but the vocab has {vocab_size} tokens; "
+                         "use the vocab the config or checkpoint was made for.")
+    if encoder.max_sequence_length < cfg.seq_length:
+        raise ValueError(f"--seq_length={cfg.seq_length} exceeds the model's max_sequence_length="
+                         f"{encoder.max_sequence_length}.")
+    return model
+
+
+def _completed_epochs(backup_dir):
+    path = os.path.join(backup_dir, "training_metadata.json")
+    if not os.path.exists(path):
+        return 0
+    with open(path, encoding="utf-8") as f:
+        return int(json.load(f).get("epoch", 0))
+
+
+# ---------------------------------------------------------------------------------------------------- run
+
+
+def run(cfg):
+    """Pretrains as configured; returns the metrics dict written to metrics.json (on the chief)."""
+    from trainers.strategy import build_strategy, split_cpu
+
+    split_cpu(cfg.num_cpu_devices)
+    import keras
+
+    from bert_keras.text.mlm_masking import MlmMasker
+    from trainers import callbacks as cb
+    from trainers.optimization import create_optimizer
+
+    if not cfg.corpus and not cfg.input_records:
+        raise ValueError("Pass --corpus (text files, globs, directories, or bbc_news / peoples_daily) or "
+                         "--input_records (TFRecords from trainers.create_pretraining_data).")
+    if cfg.mixed_precision not in ("none", "mixed_float16", "mixed_bfloat16"):
+        raise ValueError(f"Unknown --mixed_precision {cfg.mixed_precision!r}; use none, mixed_float16 or "
+                         "mixed_bfloat16.")
+    for name in ("num_train_steps", "batch_size", "save_checkpoints_steps"):
+        if getattr(cfg, name) < 1:
+            raise ValueError(f"--{name} must be at least 1, got {getattr(cfg, name)}.")
+    if not 0 <= cfg.warmup_steps <= cfg.num_train_steps:
+        raise ValueError(f"--warmup_steps={cfg.warmup_steps} must be between 0 and --num_train_steps="
+                         f"{cfg.num_train_steps}.")
+    if not 0.0 <= cfg.eval_fraction < 0.5:
+        raise ValueError(f"--eval_fraction must be in [0, 0.5), got {cfg.eval_fraction}.")
+    keras.utils.set_random_seed(cfg.seed)
+    strategy, is_chief, worker = build_strategy(cfg.strategy, cfg.tpu)
+    if cfg.mixed_precision != "none":
+        keras.mixed_precision.set_global_policy(cfg.mixed_precision)
+    out_dir = cfg.model_dir if is_chief else os.path.join(cfg.model_dir, "workers", f"worker_{worker}")
+    os.makedirs(out_dir, exist_ok=True)
+    backup_dir = os.path.join(out_dir, "backup")
+
+    tokenizer = _tokenizer(cfg)
+    masker = MlmMasker(tokenizer.vocabulary, cfg.max_predictions_per_seq, cfg.masked_lm_prob, cfg.whole_word_mask)
+    needed = math.ceil(cfg.masked_lm_prob * (cfg.seq_length - 3))
+    if cfg.max_predictions_per_seq < needed:
+        logger.warning("--max_predictions_per_seq=%d caps the masking below %.0f%% on full rows (%d needed at "
+                       "seq_length %d).", cfg.max_predictions_per_seq, 100 * cfg.masked_lm_prob, needed,
+                       cfg.seq_length)
+    steps_per_epoch = min(cfg.save_checkpoints_steps, cfg.num_train_steps)
+    epochs = math.ceil(cfg.num_train_steps / steps_per_epoch)
+    total_steps = epochs * steps_per_epoch
+    if total_steps != cfg.num_train_steps:
+        logger.warning("--num_train_steps=%d rounded up to %d, a multiple of --save_checkpoints_steps=%d.",
+                       cfg.num_train_steps, total_steps, steps_per_epoch)
+    done_epochs = _completed_epochs(backup_dir)
+    if done_epochs:
+        logger.info("Resuming after step %d from %s.", done_epochs * steps_per_epoch, backup_dir)
+    train_ds, eval_ds, data_stats = _datasets(cfg, tokenizer, masker, done_epochs * steps_per_epoch)
+    if is_chief:
+        cb.atomic_write_json(os.path.join(out_dir, "data_stats.json"), data_stats)
+
+    with strategy.scope():
+        model = _build_model(cfg, tokenizer.vocab_size)
+        warmup_ratio = cfg.warmup_steps / total_steps
+        model.compile(
+            optimizer=create_optimizer(cfg.optimizer, cfg.learning_rate, total_steps, warmup_ratio,
+                                       cfg.weight_decay),
+            loss=model.default_loss(), weighted_metrics=model.default_weighted_metrics(),
+            jit_compile=cfg.jit_compile, steps_per_execution=cfg.steps_per_execution)
+    tokenizer.save_assets(out_dir)
+    callbacks = [
+        keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True),
+        cb.PretrainingCheckpoints(out_dir, steps_per_epoch, cfg.keep_checkpoints),
+        cb.EpochHistory(out_dir),
+        keras.callbacks.TensorBoard(os.path.join(out_dir, "logs"), update_freq="epoch"),
+    ]
+    start = time.time()
+    model.fit(train_ds, validation_data=eval_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
+              callbacks=callbacks, verbose=cfg.verbose)
+    train_seconds = time.time() - start
+    shutil.rmtree(backup_dir, ignore_errors=True)
+    if not is_chief:
+        return None
+    history = cb.EpochHistory(out_dir).load()
+    last = history[-1] if history else {}
+    result = {"steps": total_steps, "train_seconds_this_run": round(train_seconds, 1),
+              "batch_size": cfg.batch_size, "seq_length": cfg.seq_length, "strategy": cfg.strategy,
+              "replicas": strategy.num_replicas_in_sync,
+              "train": {k: last.get(k) for k in ("loss", "mlm_loss", "mlm_accuracy", "nsp_loss", "nsp_accuracy")},
+              "evaluated_on": "held-out documents" if eval_ds is not None else "training batches",
+              "masking": data_stats.get("masking")}
+    source = "val_" if eval_ds is not None else ""
+    for key in ("mlm_loss", "mlm_accuracy", "nsp_loss", "nsp_accuracy"):
+        result[key] = last.get(source + key)
+    cb.atomic_write_json(os.path.join(out_dir, "metrics.json"), result)
+    if history:
+        plot_curves(history, steps_per_epoch, os.path.join(out_dir, "pretraining_curves.png"),
+                    f"BERT pretraining ({cfg.corpus or 'records'}, {cfg.config})")
+    return result
+
+
+def plot_curves(history, steps_per_epoch, path, title):
+    """MLM and NSP accuracy (train and held-out) and the losses against the training step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [h["epoch"] * steps_per_epoch for h in history]
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+    for ax, keys, name in ((axes[0], ("mlm_accuracy", "val_mlm_accuracy"), "MLM accuracy"),
+                           (axes[1], ("nsp_accuracy", "val_nsp_accuracy"), "NSP accuracy"),
+                           (axes[2], ("mlm_loss", "val_mlm_loss", "nsp_loss", "val_nsp_loss"), "loss")):
+        for key in keys:
+            if any(key in h for h in history):
+                ax.plot(steps, [h.get(key) for h in history], marker=".", label=key)
+        if name == "NSP accuracy":
+            ax.axhline(0.5, color="grey", linestyle="--", linewidth=0.8, label="chance")
+        ax.set_xlabel("step")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    tmp = path + ".tmp.png"
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------------------------- CLI
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+    d = PretrainConfig(model_dir="")
+    flags.DEFINE_list("corpus", None, "Text files, globs or directories (comma-separated), or bbc_news / "
+                      "peoples_daily (bundled real corpora).")
+    flags.DEFINE_enum("input_format", d.input_format, ["google", "paragraphs"], "google: a sentence per line, "
+                      "blank line between documents; paragraphs: prose, split into sentences here.")
+    flags.DEFINE_string("input_records", None, "TFRecords (glob, comma-separated) from create_pretraining_data "
+                        "instead of --corpus.")
+    flags.DEFINE_string("vocab", None, "vocab.txt (e.g. from trainers.build_vocab).")
+    flags.DEFINE_bool("lower_case", d.lower_case, "Lower-case and strip accents (uncased vocab).")
+    flags.DEFINE_string("config", d.config, "Named size: tiny, mini, small, medium, base, large.")
+    flags.DEFINE_string("bert_config", None, "bert_config.json / config.json for the architecture instead.")
+    flags.DEFINE_string("init_checkpoint", None, "Continue pretraining from a Google / Hugging Face checkpoint.")
+    flags.DEFINE_integer("max_position_embeddings", d.max_position_embeddings, "Position table size (new models).")
+    flags.DEFINE_string("model_dir", None, "Output and checkpoint directory.", required=True)
+    flags.DEFINE_integer("seq_length", d.seq_length, "Longest packed sequence ([CLS] A [SEP] B [SEP]).")
+    flags.DEFINE_integer("max_predictions_per_seq", d.max_predictions_per_seq, "Most MLM targets per sequence.")
+    flags.DEFINE_float("masked_lm_prob", d.masked_lm_prob, "Share of real tokens to predict.")
+    flags.DEFINE_float("short_seq_prob", d.short_seq_prob, "Probability of a shorter target length per document.")
+    flags.DEFINE_bool("whole_word_mask", d.whole_word_mask, "Mask whole words (a word's ## pieces together).")
+    flags.DEFINE_bool("bucket_by_length", d.bucket_by_length, "Pad batches only to their length bucket.")
+    flags.DEFINE_float("eval_fraction", d.eval_fraction, "Share of documents held out for evaluation.")
+    flags.DEFINE_integer("batch_size", d.batch_size, "Global batch size.")
+    flags.DEFINE_integer("num_train_steps", d.num_train_steps, "Training steps.")
+    flags.DEFINE_integer("warmup_steps", d.warmup_steps, "Linear warmup steps.")
+    flags.DEFINE_enum("optimizer", d.optimizer, ["adamw", "lamb"], "Optimizer.")
+    flags.DEFINE_float("learning_rate", d.learning_rate, "Peak learning rate.")
+    flags.DEFINE_float("weight_decay", d.weight_decay, "AdamW weight decay (not on biases and LayerNorm).")
+    flags.DEFINE_float("dropout", d.dropout, "Encoder dropout (hidden and attention).")
+    flags.DEFINE_integer("save_checkpoints_steps", d.save_checkpoints_steps, "Steps between checkpoints, evaluations "
+                         "and resumable backups.")
+    flags.DEFINE_integer("keep_checkpoints", d.keep_checkpoints, "Google checkpoints kept in model_dir.")
+    flags.DEFINE_enum("strategy", d.strategy, ["default", "mirrored", "multi_worker", "tpu"], "tf.distribute strategy.")
+    flags.DEFINE_string("tpu", None, "TPU name or grpc:// address for --strategy=tpu.")
+    flags.DEFINE_integer("num_cpu_devices", 1, "Split the CPU into this many logical devices (MirroredStrategy).")
+    flags.DEFINE_enum("mixed_precision", "none", ["none", "mixed_float16", "mixed_bfloat16"], "Keras dtype policy.")
+    flags.DEFINE_bool("jit_compile", False, "XLA-compile the train step.")
+    flags.DEFINE_integer("steps_per_execution", 1, "Train steps per tf.function call.")
+    flags.DEFINE_integer("seed", d.seed, "Seed for the held-out split, pairs, masks and initialisation.")
+    flags.DEFINE_integer("verbose", d.verbose, "Keras fit verbosity: 0, 1 or 2.")
+
+
+def main(argv):
+    del argv
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    fields = {f.name for f in dataclasses.fields(PretrainConfig)}
+    values = {name: FLAGS[name].value for name in fields if name in FLAGS}
+    if values.get("corpus") is not None:
+        values["corpus"] = ",".join(values["corpus"])
+    result = run(PretrainConfig(**values))
+    if result is not None:
+        print(json.dumps(result, indent=2))
+
+
+def cli():
+    define_flags()
+    app.run(main)
+
+
+if __name__ == "__main__":
+    cli()
