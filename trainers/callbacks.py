@@ -105,6 +105,13 @@ def plot_history(history, path, title):
         ax.legend()
         ax.grid(alpha=0.3)
     fig.suptitle(title)
+    save_figure(fig, path)
+
+
+def save_figure(fig, path):
+    """Saves a matplotlib figure to a PNG atomically and closes it."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     tmp = path + ".tmp.png"
     fig.savefig(tmp, dpi=100)

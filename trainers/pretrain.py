@@ -16,8 +16,8 @@ out and evaluated after every `--save_checkpoints_steps` steps.
 `trainers.finetune --init_checkpoint=<model_dir>`, `BertEncoder.from_pretrained(<model_dir>)` and
 `BertPretrainer.from_pretrained(<model_dir>)` take it directly. It also holds:
 
-    metrics.json        final mlm_loss, mlm_accuracy, nsp_accuracy (held-out documents; train values under
-                        "train"), steps, wall time, data statistics
+    metrics.json        final mlm_loss, mlm_accuracy, nsp_loss, nsp_accuracy (held-out documents; train values
+                        under "train"), steps, wall time, data statistics
     data_stats.json     pair-building counts and the masking / padding statistics of the first batches
     history.json, pretraining_curves.png     losses and accuracies per checkpoint interval
     logs/               TensorBoard;  backup/  the resumable training state (removed when training ends)
@@ -162,7 +162,7 @@ def _datasets(cfg, tokenizer, masker, skip_batches):
         eval_ds = None
         if eval_pairs is not None and len(eval_pairs):
             eval_ds = pretraining_dataset(eval_pairs, masker, cfg.batch_size, cfg.seq_length, cfg.seed + 1, False,
-                                          buckets)
+                                          buckets, pad_final_batches=True)
     stats["masking"] = masking_statistics(probe, masker, max_batches=50)
     logger.info("Masking over the first batches: %s", stats["masking"])
     return train, eval_ds, stats
@@ -286,9 +286,12 @@ def run(cfg):
         cb.EpochHistory(out_dir),
         keras.callbacks.TensorBoard(os.path.join(out_dir, "logs"), update_freq="epoch"),
     ]
+    # The held-out set is finite (one ordered pass, bucketed: partial batches per bucket); telling Keras how
+    # many batches it has keeps it from reading the end of the data as an interrupted run.
+    eval_steps = sum(1 for _ in eval_ds) if eval_ds is not None else None
     start = time.time()
-    model.fit(train_ds, validation_data=eval_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
-              callbacks=callbacks, verbose=cfg.verbose)
+    model.fit(train_ds, validation_data=eval_ds, validation_steps=eval_steps, epochs=epochs,
+              steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=cfg.verbose)
     train_seconds = time.time() - start
     shutil.rmtree(backup_dir, ignore_errors=True)
     if not is_chief:
@@ -298,12 +301,15 @@ def run(cfg):
     result = {"steps": total_steps, "train_seconds_this_run": round(train_seconds, 1),
               "batch_size": cfg.batch_size, "seq_length": cfg.seq_length, "strategy": cfg.strategy,
               "replicas": strategy.num_replicas_in_sync,
-              "train": {k: last.get(k) for k in ("loss", "mlm_loss", "mlm_accuracy", "nsp_loss", "nsp_accuracy")},
+              "train": {k: last.get(k) for k in ("loss", "mlm_accuracy", "nsp_accuracy")},
               "evaluated_on": "held-out documents" if eval_ds is not None else "training batches",
               "masking": data_stats.get("masking")}
     source = "val_" if eval_ds is not None else ""
-    for key in ("mlm_loss", "mlm_accuracy", "nsp_loss", "nsp_accuracy"):
-        result[key] = last.get(source + key)
+    # Losses from the weighted `*_xent` metrics: the mean over every real target (see BertPretrainer).
+    for key, logged in (("mlm_loss", "mlm_xent"), ("mlm_accuracy", "mlm_accuracy"), ("nsp_loss", "nsp_xent"),
+                        ("nsp_accuracy", "nsp_accuracy")):
+        result[key] = last.get(source + logged)
+        result["train"][key] = last.get(logged)
     cb.atomic_write_json(os.path.join(out_dir, "metrics.json"), result)
     if history:
         plot_curves(history, steps_per_epoch, os.path.join(out_dir, "pretraining_curves.png"),
@@ -318,11 +324,13 @@ def plot_curves(history, steps_per_epoch, path, title):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from trainers.callbacks import save_figure
+
     steps = [h["epoch"] * steps_per_epoch for h in history]
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
     for ax, keys, name in ((axes[0], ("mlm_accuracy", "val_mlm_accuracy"), "MLM accuracy"),
                            (axes[1], ("nsp_accuracy", "val_nsp_accuracy"), "NSP accuracy"),
-                           (axes[2], ("mlm_loss", "val_mlm_loss", "nsp_loss", "val_nsp_loss"), "loss")):
+                           (axes[2], ("mlm_xent", "val_mlm_xent", "nsp_xent", "val_nsp_xent"), "loss")):
         for key in keys:
             if any(key in h for h in history):
                 ax.plot(steps, [h.get(key) for h in history], marker=".", label=key)
@@ -333,11 +341,7 @@ def plot_curves(history, steps_per_epoch, path, title):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
+    save_figure(fig, path)
 
 
 # ---------------------------------------------------------------------------------------------------- CLI

@@ -44,6 +44,29 @@ def test_loss_is_mean_over_real_targets_plus_nsp(model):
     np.testing.assert_allclose(result["loss"], mlm + nsp, rtol=1e-5)
     hits = (out["mlm"].numpy().argmax(-1) == y["mlm"]) * w["mlm"]
     np.testing.assert_allclose(result["mlm_accuracy"], hits.sum() / w["mlm"].sum(), rtol=1e-6)
+    np.testing.assert_allclose(result["mlm_xent"], mlm, rtol=1e-5)
+    np.testing.assert_allclose(result["nsp_xent"], nsp, rtol=1e-5)
+
+
+def test_xent_metrics_average_a_dataset_like_google_and_keras_per_output_logs_do_not(model):
+    import tensorflow as tf
+
+    batches = [_features(seed=1), _features(batch=2, seed=2)]
+    model.compile(loss=model.default_loss(), weighted_metrics=model.default_weighted_metrics())
+    spec = tf.nest.map_structure(lambda a: tf.TensorSpec((None,) + a.shape[1:], tf.as_dtype(a.dtype)), batches[0])
+    ds = tf.data.Dataset.from_generator(lambda: iter(batches), output_signature=spec)
+    result = model.evaluate(ds, verbose=0, return_dict=True)
+    total = weight = 0.0
+    for x, y, w in batches:
+        logits = model(x)["mlm"].numpy()
+        logits = logits - logits.max(-1, keepdims=True)
+        logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+        total += (-np.take_along_axis(logp, y["mlm"][..., None], -1)[..., 0] * w["mlm"]).sum()
+        weight += w["mlm"].sum()
+    np.testing.assert_allclose(result["mlm_xent"], total / weight, rtol=1e-5)  # Google's masked_lm_loss
+    # Keras 3.15's per-output loss log over 2 batches reads about 2/3 of the true mean (one update too many).
+    # When this fails, Keras has fixed it and metrics.json could use the plain logs again.
+    assert result["mlm_loss"] < 0.8 * result["mlm_xent"]
 
 
 def test_keras_file_round_trip_and_tied_table_saved_once(model, tmp_path):

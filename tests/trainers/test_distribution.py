@@ -2,14 +2,11 @@
 
 import json
 import os
-import socket
-import subprocess
-import sys
 
 import keras
 import numpy as np
 
-from tests.trainers.conftest import ROOT, run_finetune
+from tests.trainers.conftest import run_finetune, run_two_workers
 
 
 def _common(train, dev, minilm_dir):
@@ -40,32 +37,10 @@ def test_mirrored_on_two_cpu_devices_matches_default(tmp_path, rt_files, minilm_
     np.testing.assert_allclose(val_m, val_d, rtol=1e-5)
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_multi_worker_two_processes(tmp_path, rt_files, minilm_dir):
     train, dev = rt_files
-    cluster = {"worker": [f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"]}
     model_dir = tmp_path / "mw"
-    procs = []
-    for index in range(2):
-        env = {**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "2",
-               "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "trainers.finetune", "--verbose=2", *_common(train, dev, minilm_dir),
-             f"--model_dir={model_dir}", "--strategy=multi_worker"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-    outputs = []
-    try:
-        for p in procs:
-            outputs.append(p.communicate(timeout=600)[0])
-    finally:
-        for p in procs:
-            p.kill()
-    assert [p.returncode for p in procs] == [0, 0], "\n".join(o[-2000:] for o in outputs)
+    run_two_workers("trainers.finetune", ["--verbose=2", *_common(train, dev, minilm_dir), f"--model_dir={model_dir}"])
     with open(model_dir / "metrics.json") as f:  # the chief reports
         assert json.load(f)["replicas"] == 2
     assert not os.path.exists(model_dir / "workers" / "worker_1" / "metrics.json")

@@ -4,7 +4,6 @@ a kill; static TFRecords; bad input; 2-worker MultiWorkerMirroredStrategy agains
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.trainers.conftest import ROOT
+from tests.trainers.conftest import ROOT, run_two_workers
 
 ENV = {**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
@@ -141,33 +140,13 @@ def test_bad_input_gets_clear_errors(tmp_path, corpus):
         run(PretrainConfig(model_dir=str(tmp_path / "d"), corpus=str(one_doc), vocab=vocab, eval_fraction=0.0))
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_two_workers_match_a_single_process(corpus, tmp_path):
     text, vocab = corpus
     args = [f"--corpus={text}", f"--vocab={vocab}", *COMMON, "--num_train_steps=20", "--save_checkpoints_steps=10",
             "--eval_fraction=0", "--dropout=0", "--seed=7", "--verbose=2"]
     single = _run("trainers.pretrain", *args, f"--model_dir={tmp_path / 'single'}")
     assert single.returncode == 0, single.stderr[-3000:]
-    cluster = {"worker": [f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"]}
-    procs = []
-    for index in range(2):
-        env = {**ENV, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
-        procs.append(subprocess.Popen([sys.executable, "-m", "trainers.pretrain", *args, "--strategy=multi_worker",
-                                       f"--model_dir={tmp_path / 'mw'}"], cwd=ROOT, env=env,
-                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-    outputs = []
-    try:
-        for p in procs:
-            outputs.append(p.communicate(timeout=600)[0])
-    finally:
-        for p in procs:
-            p.kill()
-    assert [p.returncode for p in procs] == [0, 0], "\n".join(o[-2000:] for o in outputs)
+    run_two_workers("trainers.pretrain", [*args, f"--model_dir={tmp_path / 'mw'}"])
     with open(tmp_path / "mw" / "metrics.json") as f:
         assert json.load(f)["replicas"] == 2
     histories = {}
