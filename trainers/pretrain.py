@@ -162,7 +162,7 @@ def _datasets(cfg, tokenizer, masker, skip_batches):
         eval_ds = None
         if eval_pairs is not None and len(eval_pairs):
             eval_ds = pretraining_dataset(eval_pairs, masker, cfg.batch_size, cfg.seq_length, cfg.seed + 1, False,
-                                          buckets, pad_final_batches=True)
+                                          buckets)
     stats["masking"] = masking_statistics(probe, masker, max_batches=50)
     logger.info("Masking over the first batches: %s", stats["masking"])
     return train, eval_ds, stats

@@ -30,7 +30,8 @@ RECIPES = {
 }
 
 
-def run_recipe(recipe, out_root, steps, batch_size, seq_length, learning_rate, finetune_epochs, finetune_seq_length):
+def run_recipe(recipe, out_root, steps, batch_size, seq_length, learning_rate, finetune_epochs, finetune_seq_length,
+               init_checkpoint=None, finetune_examples=(0,), pretrained_dir=None):
     from trainers import build_vocab, finetune, pretrain
     from trainers.callbacks import atomic_write_json
 
@@ -39,29 +40,47 @@ def run_recipe(recipe, out_root, steps, batch_size, seq_length, learning_rate, f
     summary = {"recipe": recipe, "corpus": corpus}
     vocab = os.path.join(out_root, "vocab.txt")
     start = time.time()
-    summary["vocab"] = build_vocab.build(corpus, vocab_size, vocab, lower_case=lower_case)
-    model_dir = os.path.join(out_root, "pretrained")
+    if pretrained_dir:  # fine-tune only, from an earlier run's pretraining
+        vocab = os.path.join(pretrained_dir, "vocab.txt")
+        with open(os.path.join(pretrained_dir, "metrics.json"), encoding="utf-8") as f:
+            summary["pretrain"] = json.load(f)
+    elif init_checkpoint:  # continue from an earlier run: its vocab, new optimizer state and schedule
+        vocab = os.path.join(init_checkpoint, "vocab.txt")
+        summary["continued_from"] = init_checkpoint
+        with open(os.path.join(init_checkpoint, "metrics.json"), encoding="utf-8") as f:
+            summary["earlier_steps"] = json.load(f)["steps"]
+    else:
+        summary["vocab"] = build_vocab.build(corpus, vocab_size, vocab, lower_case=lower_case)
+    model_dir = pretrained_dir or os.path.join(out_root, "pretrained")
     cfg = pretrain.PretrainConfig(
         model_dir=model_dir, corpus=corpus, vocab=vocab, lower_case=lower_case, config="tiny",
+        init_checkpoint=init_checkpoint,
         seq_length=seq_length, max_predictions_per_seq=20, batch_size=batch_size, num_train_steps=steps,
         warmup_steps=max(1, steps // 10), learning_rate=learning_rate, save_checkpoints_steps=max(1, steps // 30),
         eval_fraction=0.02, verbose=2)
-    t = time.time()
-    summary["pretrain"] = pretrain.run(cfg)
-    summary["pretrain"]["wall_seconds"] = round(time.time() - t, 1)
-    summary["pretrain"]["curves"] = os.path.join(model_dir, "pretraining_curves.png")
+    if not pretrained_dir:
+        t = time.time()
+        summary["pretrain"] = pretrain.run(cfg)
+        summary["pretrain"]["wall_seconds"] = round(time.time() - t, 1)
+    summary["pretrain"]["model_dir"] = model_dir
     if dataset:
         summary["finetune"] = {}
-        for name, init in (("pretrained", model_dir), ("random_init", None)):
-            t = time.time()
-            result = finetune.run(finetune.FinetuneConfig(
-                model_dir=os.path.join(out_root, f"finetune_{name}"), dataset=dataset, init_checkpoint=init,
-                config="tiny", vocab=None if init else vocab, lower_case=lower_case, seq_length=finetune_seq_length,
-                batch_size=32, epochs=finetune_epochs, learning_rate=2e-4, verbose=2))
-            summary["finetune"][name] = {"test_accuracy": result["test"]["accuracy"],
-                                         "test_macro_f1": result["test"]["macro_f1"],
-                                         "dev_accuracy": result["accuracy"],
-                                         "wall_seconds": round(time.time() - t, 1)}
+        for examples in finetune_examples:
+            for name, init in (("pretrained", model_dir), ("random_init", None)):
+                t = time.time()
+                key = f"{name}_{examples or 'all'}_examples"
+                # The same schedule in steps whatever the number of examples (at least 3 epochs).
+                epochs = finetune_epochs if not examples else max(finetune_epochs, 13_891 * finetune_epochs // examples)
+                result = finetune.run(finetune.FinetuneConfig(
+                    model_dir=os.path.join(out_root, f"finetune_{key}"), dataset=dataset, init_checkpoint=init,
+                    config="tiny", vocab=None if init else vocab, lower_case=lower_case,
+                    seq_length=finetune_seq_length, batch_size=32, epochs=epochs, learning_rate=2e-4,
+                    max_train_examples=examples, verbose=2))
+                summary["finetune"][key] = {"train_examples": result["train_examples"], "epochs": epochs,
+                                            "test_accuracy": result["test"]["accuracy"],
+                                            "test_macro_f1": result["test"]["macro_f1"],
+                                            "dev_accuracy": result["accuracy"],
+                                            "wall_seconds": round(time.time() - t, 1)}
     summary["total_seconds"] = round(time.time() - start, 1)
     atomic_write_json(os.path.join(out_root, "summary.json"), summary)
     return summary
@@ -76,6 +95,10 @@ flags.DEFINE_integer("seq_length", 128, "Pretraining sequence length.")
 flags.DEFINE_float("learning_rate", 1e-3, "Peak pretraining learning rate (AdamW).")
 flags.DEFINE_integer("finetune_epochs", 3, "Fine-tuning epochs (chinese).")
 flags.DEFINE_integer("finetune_seq_length", 64, "Fine-tuning sequence length (chinese).")
+flags.DEFINE_list("finetune_examples", ["0"], "Training-set sizes to fine-tune on (0: all), each from the pretrained "
+                  "and from a random encoder (chinese).")
+flags.DEFINE_string("init_checkpoint", None, "Continue pretraining from this earlier run's model_dir.")
+flags.DEFINE_string("pretrained_dir", None, "Skip pretraining: fine-tune from this earlier run's model_dir.")
 
 
 def main(argv):
@@ -83,7 +106,8 @@ def main(argv):
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     out = FLAGS.out_dir or os.path.join("runs", f"pretrain_{FLAGS.recipe}")
     summary = run_recipe(FLAGS.recipe, out, FLAGS.steps, FLAGS.batch_size, FLAGS.seq_length, FLAGS.learning_rate,
-                         FLAGS.finetune_epochs, FLAGS.finetune_seq_length)
+                         FLAGS.finetune_epochs, FLAGS.finetune_seq_length, FLAGS.init_checkpoint,
+                         [int(n) for n in FLAGS.finetune_examples], FLAGS.pretrained_dir)
     print(json.dumps(summary, indent=2))
 
 

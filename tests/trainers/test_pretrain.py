@@ -134,6 +134,12 @@ def test_bad_input_gets_clear_errors(tmp_path, corpus):
         run(PretrainConfig(model_dir=str(tmp_path / "b"), corpus=text, vocab=str(no_mask)))
     with pytest.raises(ValueError, match="--corpus"):
         run(PretrainConfig(model_dir=str(tmp_path / "c"), vocab=vocab))
+    bert_config = tmp_path / "bert_config.json"
+    bert_config.write_text(json.dumps({"vocab_size": 30522, "hidden_size": 64, "num_hidden_layers": 1,
+                                       "num_attention_heads": 2, "intermediate_size": 128}), encoding="utf-8")
+    with pytest.raises(ValueError, match="vocab_size is 30522 but the vocab has"):
+        run(PretrainConfig(model_dir=str(tmp_path / "e"), corpus=text, vocab=vocab, bert_config=str(bert_config),
+                           eval_fraction=0.0))
     one_doc = tmp_path / "one.txt"
     one_doc.write_text("Only one document.\nWith two sentences.\n", encoding="utf-8")
     with pytest.raises(ValueError, match="at least 2 documents"):
