@@ -309,24 +309,15 @@ def evaluate(task, model, tokenizer, split, labels, cfg):
 
 def run(cfg):
     """Fine-tunes as configured; returns the metrics dict written to metrics.json (on the chief)."""
-    from trainers.strategy import build_strategy, split_cpu
+    from trainers.strategy import set_up, split_cpu
 
     split_cpu(cfg.num_cpu_devices)
     import keras
-    import tensorflow as tf
 
     from trainers import callbacks as cb
     from trainers.optimization import create_optimizer
 
-    if cfg.mixed_precision not in ("none", "mixed_float16", "mixed_bfloat16"):
-        raise ValueError(f"Unknown --mixed_precision {cfg.mixed_precision!r}; use none, mixed_float16 or "
-                         "mixed_bfloat16.")
-    keras.utils.set_random_seed(cfg.seed)
-    strategy, is_chief, worker = build_strategy(cfg.strategy, cfg.tpu)
-    if cfg.mixed_precision != "none":
-        keras.mixed_precision.set_global_policy(cfg.mixed_precision)
-    out_dir = cfg.model_dir if is_chief else os.path.join(cfg.model_dir, "workers", f"worker_{worker}")
-    os.makedirs(out_dir, exist_ok=True)
+    strategy, is_chief, _, out_dir = set_up(cfg)
 
     task, splits = _load_examples(cfg)
     splits["train"] = _limit(splits["train"], cfg.max_train_examples)
@@ -418,6 +409,8 @@ FLAGS = flags.FLAGS
 
 def define_flags():
     """Defines the CLI flags (only when run as a program, so importing this module defines none)."""
+    from trainers.strategy import define_flags as strategy_flags
+
     _defaults = FinetuneConfig(model_dir="")
     flags.DEFINE_enum("task", None, list(TASKS), "classify, regress, tag or qa (inferred with --dataset).")
     flags.DEFINE_string("train_file", None, "TSV/CSV (classify, regress), CoNLL (tag) or SQuAD JSON (qa).")
@@ -439,12 +432,7 @@ def define_flags():
     flags.DEFINE_float("warmup_ratio", _defaults.warmup_ratio, "Fraction of steps of linear warmup.")
     flags.DEFINE_float("weight_decay", _defaults.weight_decay, "AdamW weight decay (not on biases and LayerNorm).")
     flags.DEFINE_float("dropout", _defaults.dropout, "Dropout in the encoder (hidden and attention) and head.")
-    flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker", "tpu"], "tf.distribute strategy.")
-    flags.DEFINE_string("tpu", None, "TPU name or grpc:// address for --strategy=tpu.")
-    flags.DEFINE_integer("num_cpu_devices", 1, "Split the CPU into this many logical devices (MirroredStrategy on CPU).")
-    flags.DEFINE_enum("mixed_precision", "none", ["none", "mixed_float16", "mixed_bfloat16"], "Keras dtype policy.")
-    flags.DEFINE_bool("jit_compile", False, "XLA-compile the train step.")
-    flags.DEFINE_integer("steps_per_execution", 1, "Train steps per tf.function call.")
+    strategy_flags()
     flags.DEFINE_integer("seed", 0, "Seed for splits, shuffling and initialisation.")
     flags.DEFINE_integer("doc_stride", _defaults.doc_stride, "QA: tokens between window starts.")
     flags.DEFINE_integer("max_query_length", _defaults.max_query_length, "QA: question tokens kept.")

@@ -220,7 +220,7 @@ def _completed_epochs(backup_dir):
 
 def run(cfg):
     """Pretrains as configured; returns the metrics dict written to metrics.json (on the chief)."""
-    from trainers.strategy import build_strategy, split_cpu
+    from trainers.strategy import set_up, split_cpu
 
     split_cpu(cfg.num_cpu_devices)
     import keras
@@ -232,9 +232,6 @@ def run(cfg):
     if not cfg.corpus and not cfg.input_records:
         raise ValueError("Pass --corpus (text files, globs, directories, or bbc_news / peoples_daily) or "
                          "--input_records (TFRecords from trainers.create_pretraining_data).")
-    if cfg.mixed_precision not in ("none", "mixed_float16", "mixed_bfloat16"):
-        raise ValueError(f"Unknown --mixed_precision {cfg.mixed_precision!r}; use none, mixed_float16 or "
-                         "mixed_bfloat16.")
     for name in ("num_train_steps", "batch_size", "save_checkpoints_steps"):
         if getattr(cfg, name) < 1:
             raise ValueError(f"--{name} must be at least 1, got {getattr(cfg, name)}.")
@@ -243,12 +240,7 @@ def run(cfg):
                          f"{cfg.num_train_steps}.")
     if not 0.0 <= cfg.eval_fraction < 0.5:
         raise ValueError(f"--eval_fraction must be in [0, 0.5), got {cfg.eval_fraction}.")
-    keras.utils.set_random_seed(cfg.seed)
-    strategy, is_chief, worker = build_strategy(cfg.strategy, cfg.tpu)
-    if cfg.mixed_precision != "none":
-        keras.mixed_precision.set_global_policy(cfg.mixed_precision)
-    out_dir = cfg.model_dir if is_chief else os.path.join(cfg.model_dir, "workers", f"worker_{worker}")
-    os.makedirs(out_dir, exist_ok=True)
+    strategy, is_chief, _, out_dir = set_up(cfg)
     backup_dir = os.path.join(out_dir, "backup")
 
     tokenizer = _tokenizer(cfg)
@@ -350,6 +342,8 @@ FLAGS = flags.FLAGS
 
 
 def define_flags():
+    from trainers.strategy import define_flags as strategy_flags
+
     d = PretrainConfig(model_dir="")
     flags.DEFINE_list("corpus", None, "Text files, globs or directories (comma-separated), or bbc_news / "
                       "peoples_daily (bundled real corpora).")
@@ -381,12 +375,7 @@ def define_flags():
     flags.DEFINE_integer("save_checkpoints_steps", d.save_checkpoints_steps, "Steps between checkpoints, evaluations "
                          "and resumable backups.")
     flags.DEFINE_integer("keep_checkpoints", d.keep_checkpoints, "Google checkpoints kept in model_dir.")
-    flags.DEFINE_enum("strategy", d.strategy, ["default", "mirrored", "multi_worker", "tpu"], "tf.distribute strategy.")
-    flags.DEFINE_string("tpu", None, "TPU name or grpc:// address for --strategy=tpu.")
-    flags.DEFINE_integer("num_cpu_devices", 1, "Split the CPU into this many logical devices (MirroredStrategy).")
-    flags.DEFINE_enum("mixed_precision", "none", ["none", "mixed_float16", "mixed_bfloat16"], "Keras dtype policy.")
-    flags.DEFINE_bool("jit_compile", False, "XLA-compile the train step.")
-    flags.DEFINE_integer("steps_per_execution", 1, "Train steps per tf.function call.")
+    strategy_flags()
     flags.DEFINE_integer("seed", d.seed, "Seed for the held-out split, pairs, masks and initialisation.")
     flags.DEFINE_integer("verbose", d.verbose, "Keras fit verbosity: 0, 1 or 2.")
 

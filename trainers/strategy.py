@@ -6,6 +6,39 @@ import os
 import tensorflow as tf
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+MIXED_PRECISION_POLICIES = ("none", "mixed_float16", "mixed_bfloat16")
+
+
+def define_flags():
+    """The distribution and compilation flags every trainer takes (same names and meaning everywhere)."""
+    from absl import flags
+
+    flags.DEFINE_enum("strategy", "default", list(STRATEGIES), "tf.distribute strategy.")
+    flags.DEFINE_string("tpu", None, "TPU name or grpc:// address for --strategy=tpu.")
+    flags.DEFINE_integer("num_cpu_devices", 1, "Split the CPU into this many logical devices (MirroredStrategy on CPU).")
+    flags.DEFINE_enum("mixed_precision", "none", list(MIXED_PRECISION_POLICIES), "Keras dtype policy.")
+    flags.DEFINE_bool("jit_compile", False, "XLA-compile the train step.")
+    flags.DEFINE_integer("steps_per_execution", 1, "Train steps per tf.function call.")
+
+
+def set_up(cfg):
+    """Checks `cfg.mixed_precision`, seeds Keras with `cfg.seed`, builds `cfg.strategy` and sets the dtype policy.
+
+    Returns:
+        (strategy, is_chief, worker_index, out_dir): out_dir is `cfg.model_dir` on the chief and
+        `model_dir/workers/worker_<i>` on other workers (created).
+    """
+    import keras
+
+    if cfg.mixed_precision not in MIXED_PRECISION_POLICIES:
+        raise ValueError(f"Unknown --mixed_precision {cfg.mixed_precision!r}; use one of {MIXED_PRECISION_POLICIES}.")
+    keras.utils.set_random_seed(cfg.seed)
+    strategy, is_chief, worker = build_strategy(cfg.strategy, cfg.tpu)
+    if cfg.mixed_precision != "none":
+        keras.mixed_precision.set_global_policy(cfg.mixed_precision)
+    out_dir = cfg.model_dir if is_chief else os.path.join(cfg.model_dir, "workers", f"worker_{worker}")
+    os.makedirs(out_dir, exist_ok=True)
+    return strategy, is_chief, worker, out_dir
 
 
 def split_cpu(num_devices):
