@@ -3,6 +3,7 @@ the training-curve plot."""
 
 import json
 import os
+import time
 
 import keras
 
@@ -12,6 +13,18 @@ def atomic_write_json(path, data):
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2, sort_keys=True)
     os.replace(tmp, path)
+
+
+def progress_logger(label, logger):
+    """A callable(done, total) that logs `label` progress at most every 10% (long tokenization, writing)."""
+    state = {"next": 0.0, "start": time.time()}
+
+    def report(done, total):
+        if total and (done / total >= state["next"] or done == total):
+            logger.info("%s: %d / %d (%.0f%%, %.0f s)", label, done, total, 100 * done / total,
+                        time.time() - state["start"])
+            state["next"] = done / total + 0.1
+    return report
 
 
 class BestWeights(keras.callbacks.Callback):

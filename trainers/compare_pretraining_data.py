@@ -11,6 +11,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import itertools  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
 import tempfile  # noqa: E402
@@ -77,28 +78,12 @@ def compare(documents, vocab, lower_case=True, max_seq_length=128, max_predictio
     tokenizer = BertTokenizer(vocab, lower_case=lower_case)
     masker = MlmMasker(tokenizer.vocabulary, max_predictions_per_seq, masked_lm_prob)
     tokenized = tokenize_documents(tokenizer, documents)
+    pairs = [create_segment_pairs(tokenized, max_seq_length, short_seq_prob, seed + dupe) for dupe in range(dupe_factor)]
     for name, buckets in (("bert_keras", None), ("bert_keras_bucketed", default_buckets(max_seq_length))):
-        parts = []
-        for dupe in range(dupe_factor):
-            pairs = create_segment_pairs(tokenized, max_seq_length, short_seq_prob, seed + dupe)
-            parts.append(masking_statistics(pretraining_dataset(pairs, masker, 256, max_seq_length, seed + dupe,
-                                                                training=False, buckets=buckets,
-                                                                model_batches=False), masker))
-        result[name] = _merge(parts)
+        result[name] = masking_statistics(itertools.chain.from_iterable(
+            pretraining_dataset(p, masker, 256, max_seq_length, seed + dupe, training=False, buckets=buckets,
+                                model_batches=False) for dupe, p in enumerate(pairs)), masker)
     return result
-
-
-def _merge(parts):
-    rows = sum(p["rows"] for p in parts)
-    selected = sum(p["selected"] for p in parts)
-    out = {"rows": rows, "real_tokens": sum(p["real_tokens"] for p in parts), "selected": selected,
-           "specials_selected": sum(p["specials_selected"] for p in parts)}
-    out["selected_per_real_token"] = selected / out["real_tokens"]
-    for key in ("mask_share", "keep_share", "random_share"):
-        out[key] = sum(p[key] * p["selected"] for p in parts) / selected
-    for key in ("nsp_random_share", "padding_fraction"):
-        out[key] = sum(p[key] * p["rows"] for p in parts) / rows
-    return out
 
 
 def format_table(result):

@@ -46,9 +46,8 @@ def create(corpus, vocab, output, input_format="google", lower_case=True, max_se
     from bert_keras.data.pretraining_corpus import load_corpus
     from bert_keras.text.mlm_masking import MlmMasker
     from bert_keras.text.nsp_pairs import PairStats, create_segment_pairs, tokenize_documents
-    from bert_keras.text.pretraining_dataset import (masking_statistics, pretraining_dataset,
-                                                     write_pretraining_records)
-    from trainers.pretrain import _progress
+    from bert_keras.text.pretraining_dataset import MaskingCounter, pretraining_dataset, write_pretraining_records
+    from trainers.callbacks import progress_logger
 
     if dupe_factor < 1:
         raise ValueError(f"--dupe_factor must be at least 1, got {dupe_factor}.")
@@ -57,34 +56,34 @@ def create(corpus, vocab, output, input_format="google", lower_case=True, max_se
     masker = MlmMasker(tokenizer.vocabulary, max_predictions_per_seq, masked_lm_prob, whole_word_mask)
     documents = load_corpus(corpus, input_format)
     logger.info("Read %d documents, %d sentences.", len(documents), sum(len(d) for d in documents))
-    tokenized = tokenize_documents(tokenizer, documents, progress=_progress("Tokenizing"))
+    tokenized = tokenize_documents(tokenizer, documents, progress=progress_logger("Tokenizing", logger))
     base, ext = os.path.splitext(output)
-    outputs, written, pair_stats, masking = [], 0, [], []
+    outputs, written, pair_stats = [], 0, []
+    counter = MaskingCounter(masker)  # statistics taken while the batches are written, in the same pass
+
+    def counted(batches):
+        for batch in batches:
+            counter.add(batch)
+            yield batch
+
     for dupe in range(dupe_factor):
         stats = PairStats()
         pairs = create_segment_pairs(tokenized, max_seq_length, short_seq_prob, random_seed + dupe, stats)
         path = output if dupe_factor == 1 else f"{base}-{dupe:05d}-of-{dupe_factor:05d}{ext}"
-
-        def batches():
-            return pretraining_dataset(pairs, masker, 256, max_seq_length, seed=random_seed + dupe, training=False,
-                                       model_batches=False)
-        written += write_pretraining_records(batches(), path, max_seq_length, max_predictions_per_seq)
-        masking.append(masking_statistics(batches(), masker))
+        batches = pretraining_dataset(pairs, masker, 256, max_seq_length, seed=random_seed + dupe, training=False,
+                                      model_batches=False)
+        written += write_pretraining_records(counted(batches), path, max_seq_length, max_predictions_per_seq)
         pair_stats.append(stats.as_dict())
         outputs.append(path)
         logger.info("Pass %d / %d: %d instances -> %s (%.0f s so far)", dupe + 1, dupe_factor, len(pairs), path,
                     time.time() - start)
-    totals = {k: sum(m[k] for m in masking) for k in ("rows", "real_tokens", "selected", "specials_selected")}
+    masking = counter.result()
     summary = {
         "outputs": outputs, "instances": written, "seconds": round(time.time() - start, 1),
         "pairs": pair_stats[0] if dupe_factor == 1 else pair_stats,
-        "selected_per_real_token": totals["selected"] / totals["real_tokens"],
-        "mask_share": sum(m["mask_share"] * m["selected"] for m in masking) / totals["selected"],
-        "keep_share": sum(m["keep_share"] * m["selected"] for m in masking) / totals["selected"],
-        "random_share": sum(m["random_share"] * m["selected"] for m in masking) / totals["selected"],
-        "specials_selected": totals["specials_selected"],
-        "nsp_random_share": sum(m["nsp_random_share"] * m["rows"] for m in masking) / totals["rows"],
-        "padding_fraction_at_max_seq_length": sum(m["padding_fraction"] * m["rows"] for m in masking) / totals["rows"],
+        **{k: masking[k] for k in ("selected_per_real_token", "mask_share", "keep_share", "random_share",
+                                   "specials_selected", "nsp_random_share")},
+        "padding_fraction_at_max_seq_length": masking["padding_fraction"],
     }
     tmp = f"{base}.stats.json.tmp"
     with open(tmp, "w", encoding="utf-8") as f:

@@ -85,18 +85,6 @@ class PretrainConfig:
 # ---------------------------------------------------------------------------------------------------- data
 
 
-def _progress(label):
-    """A callable(done, total) logging at most every 10% (long tokenization and writing steps)."""
-    state = {"next": 0.0, "start": time.time()}
-
-    def report(done, total):
-        if total and (done / total >= state["next"] or done == total):
-            logger.info("%s: %d / %d (%.0f%%, %.0f s)", label, done, total, 100 * done / total,
-                        time.time() - state["start"])
-            state["next"] = done / total + 0.1
-    return report
-
-
 def build_pairs(cfg, tokenizer):
     """Reads the corpus, holds out `eval_fraction` of the documents, and builds segment pairs for both parts.
 
@@ -104,6 +92,7 @@ def build_pairs(cfg, tokenizer):
     """
     from bert_keras.data.pretraining_corpus import load_corpus
     from bert_keras.text.nsp_pairs import PairStats, create_segment_pairs, tokenize_documents
+    from trainers.callbacks import progress_logger
 
     start = time.time()
     documents = load_corpus(cfg.corpus, cfg.input_format)
@@ -118,7 +107,7 @@ def build_pairs(cfg, tokenizer):
     eval_docs = [documents[i] for i in sorted(order[:n_eval])]
     train_docs = [documents[i] for i in sorted(order[n_eval:])]
     stats = {}
-    tokenized = tokenize_documents(tokenizer, train_docs, progress=_progress("Tokenizing"))
+    tokenized = tokenize_documents(tokenizer, train_docs, progress=progress_logger("Tokenizing", logger))
     train_stats = PairStats()
     train = create_segment_pairs(tokenized, cfg.seq_length, cfg.short_seq_prob, cfg.seed, train_stats)
     stats["train"] = train_stats.as_dict()
@@ -136,8 +125,8 @@ def build_pairs(cfg, tokenizer):
 
 
 def _datasets(cfg, tokenizer, masker, skip_batches):
-    from bert_keras.text.pretraining_dataset import (default_buckets, masking_statistics, pretraining_dataset,
-                                                     read_pretraining_records)
+    from bert_keras.text.pretraining_dataset import (count_batches, default_buckets, masking_statistics,
+                                                     pretraining_dataset, read_pretraining_records)
     from trainers.create_pretraining_data import record_files
 
     buckets = default_buckets(cfg.seq_length) if cfg.bucket_by_length else None
@@ -163,6 +152,7 @@ def _datasets(cfg, tokenizer, masker, skip_batches):
         if eval_pairs is not None and len(eval_pairs):
             eval_ds = pretraining_dataset(eval_pairs, masker, cfg.batch_size, cfg.seq_length, cfg.seed + 1, False,
                                           buckets)
+            stats["eval_batches"] = count_batches(eval_pairs, cfg.batch_size, cfg.seq_length, buckets)
     stats["masking"] = masking_statistics(probe, masker, max_batches=50)
     logger.info("Masking over the first batches: %s", stats["masking"])
     return train, eval_ds, stats
@@ -280,7 +270,7 @@ def run(cfg):
     ]
     # The held-out set is finite (one ordered pass, bucketed: partial batches per bucket); telling Keras how
     # many batches it has keeps it from reading the end of the data as an interrupted run.
-    eval_steps = sum(1 for _ in eval_ds) if eval_ds is not None else None
+    eval_steps = data_stats.get("eval_batches") if eval_ds is not None else None
     start = time.time()
     model.fit(train_ds, validation_data=eval_ds, validation_steps=eval_steps, epochs=epochs,
               steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=cfg.verbose)

@@ -65,12 +65,15 @@ def run_recipe(recipe, out_root, steps, batch_size, seq_length, learning_rate, f
     summary["pretrain"]["model_dir"] = model_dir
     if dataset:
         summary["finetune"] = {}
+        from bert_keras.data.real_datasets import DATASETS
+
+        full_size = len(DATASETS[dataset][1]()["train"])
         for examples in finetune_examples:
             for name, init in (("pretrained", model_dir), ("random_init", None)):
                 t = time.time()
                 key = f"{name}_{examples or 'all'}_examples"
                 # The same schedule in steps whatever the number of examples (at least 3 epochs).
-                epochs = finetune_epochs if not examples else max(finetune_epochs, 13_891 * finetune_epochs // examples)
+                epochs = finetune_epochs if not examples else max(finetune_epochs, full_size * finetune_epochs // examples)
                 result = finetune.run(finetune.FinetuneConfig(
                     model_dir=os.path.join(out_root, f"finetune_{key}"), dataset=dataset, init_checkpoint=init,
                     config="tiny", vocab=None if init else vocab, lower_case=lower_case,

@@ -183,19 +183,19 @@ def read_pretraining_records(files, batch_size, seq_length, max_predictions_per_
     return ds.with_options(_options()).prefetch(tf.data.AUTOTUNE)
 
 
-def masking_statistics(batches, masker, max_batches=None):
-    """Counts over flat feature batches: real tokens, targets, the [MASK]/kept/random split, special tokens
-    chosen (must be 0), NSP "random next" share, and the padding fraction of the batches.
+class MaskingCounter:
+    """Accumulates masking statistics batch by batch (see `masking_statistics`), so they can be taken while the
+    batches are consumed for something else (e.g. written to TFRecords)."""
 
-    Args:
-        batches: an iterable of flat feature dicts (masked `input_word_ids` and the masked_lm_* features).
-        masker: the `MlmMasker` that made them (for the special ids).
-    """
-    real = selected = masked = kept = randomized = special = nsp_random = rows = slots = pad = 0
-    specials = np.array([masker.cls_id, masker.sep_id, masker.pad_id, masker.mask_id])
-    for n, batch in enumerate(batches):
-        if max_batches is not None and n >= max_batches:
-            break
+    _KEYS = ("rows", "real_tokens", "selected", "masked", "kept", "randomized", "specials_selected", "nsp_random",
+             "slots", "padding")
+
+    def __init__(self, masker):
+        self.specials = np.array([masker.cls_id, masker.sep_id, masker.pad_id, masker.mask_id])
+        self.mask_id = masker.mask_id
+        self.counts = dict.fromkeys(self._KEYS, 0)
+
+    def add(self, batch):
         ids = batch["input_word_ids"].numpy()
         mask = batch["input_mask"].numpy()
         positions = batch["masked_lm_positions"].numpy()
@@ -204,20 +204,52 @@ def masking_statistics(batches, masker, max_batches=None):
         now = np.take_along_axis(ids, positions, axis=1)
         # Real tokens that are not [CLS]/[SEP] (a replaced target counts by its original token).
         original = ids.copy()
-        rows_idx = np.nonzero(weights)
-        original[rows_idx[0], positions[weights]] = targets[weights]
-        real += int(((mask > 0) & ~np.isin(original, specials)).sum())
-        selected += int(weights.sum())
-        masked += int((weights & (now == masker.mask_id)).sum())
-        kept += int((weights & (now == targets)).sum())
-        randomized += int((weights & (now != masker.mask_id) & (now != targets)).sum())
-        special += int((weights & np.isin(targets, specials)).sum())
-        nsp_random += int(batch["next_sentence_labels"].numpy().sum())
-        rows += ids.shape[0]
-        slots += ids.size
-        pad += int((mask == 0).sum())
-    if not rows:
-        raise ValueError("No batches to measure.")
-    return {"rows": rows, "real_tokens": real, "selected": selected, "selected_per_real_token": selected / real,
-            "mask_share": masked / selected, "keep_share": kept / selected, "random_share": randomized / selected,
-            "specials_selected": special, "nsp_random_share": nsp_random / rows, "padding_fraction": pad / slots}
+        original[np.nonzero(weights)[0], positions[weights]] = targets[weights]
+        c = self.counts
+        c["real_tokens"] += int(((mask > 0) & ~np.isin(original, self.specials)).sum())
+        c["selected"] += int(weights.sum())
+        c["masked"] += int((weights & (now == self.mask_id)).sum())
+        c["kept"] += int((weights & (now == targets)).sum())
+        c["randomized"] += int((weights & (now != self.mask_id) & (now != targets)).sum())
+        c["specials_selected"] += int((weights & np.isin(targets, self.specials)).sum())
+        c["nsp_random"] += int(batch["next_sentence_labels"].numpy().sum())
+        c["rows"] += ids.shape[0]
+        c["slots"] += ids.size
+        c["padding"] += int((mask == 0).sum())
+
+    def result(self):
+        c = self.counts
+        if not c["rows"]:
+            raise ValueError("No batches to measure.")
+        return {"rows": c["rows"], "real_tokens": c["real_tokens"], "selected": c["selected"],
+                "selected_per_real_token": c["selected"] / c["real_tokens"],
+                "mask_share": c["masked"] / c["selected"], "keep_share": c["kept"] / c["selected"],
+                "random_share": c["randomized"] / c["selected"], "specials_selected": c["specials_selected"],
+                "nsp_random_share": c["nsp_random"] / c["rows"], "padding_fraction": c["padding"] / c["slots"]}
+
+
+def masking_statistics(batches, masker, max_batches=None):
+    """Counts over flat feature batches: real tokens, targets, the [MASK]/kept/random split, special tokens
+    chosen (must be 0), NSP "random next" share, and the padding fraction of the batches.
+
+    Args:
+        batches: an iterable of flat feature dicts (masked `input_word_ids` and the masked_lm_* features).
+        masker: the `MlmMasker` that made them (for the special ids).
+        max_batches: stop after this many batches.
+    """
+    counter = MaskingCounter(masker)
+    for n, batch in enumerate(batches):
+        if max_batches is not None and n >= max_batches:
+            break
+        counter.add(batch)
+    return counter.result()
+
+
+def count_batches(pairs, batch_size, seq_length, buckets=None):
+    """How many batches one ordered pass (`training=False`) of `pretraining_dataset` yields, without running it:
+    with buckets, each bucket ends with its own partial batch."""
+    if not buckets:
+        return -(-len(pairs) // batch_size)
+    edges = sorted(set(int(b) for b in buckets) | {seq_length})
+    per_bucket = np.bincount(np.searchsorted(edges, pairs.lengths(), side="left"), minlength=len(edges))
+    return int(sum(-(-int(n) // batch_size) for n in per_bucket))

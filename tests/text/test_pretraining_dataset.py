@@ -5,8 +5,9 @@ import pytest
 
 from bert_keras.text.mlm_masking import MlmMasker
 from bert_keras.text.nsp_pairs import create_segment_pairs, tokenize_documents
-from bert_keras.text.pretraining_dataset import (default_buckets, masking_statistics, pretraining_dataset,
-                                                 read_pretraining_records, write_pretraining_records)
+from bert_keras.text.pretraining_dataset import (count_batches, default_buckets, masking_statistics,
+                                                 pretraining_dataset, read_pretraining_records,
+                                                 write_pretraining_records)
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +27,9 @@ def test_bucketing_cuts_padding_with_few_shapes(pairs, minilm_tokenizer):
     assert b["padding_fraction"] < 0.6 * p["padding_fraction"], (b, p)
     shapes = {int(x["input_word_ids"].shape[1]) for x in bucketed}
     assert shapes <= {32, 64, 96, 128}
+    # The batch count Keras is told for validation equals what one pass yields, with and without buckets.
+    assert count_batches(pairs, 32, 128, default_buckets(128)) == sum(1 for _ in bucketed)
+    assert count_batches(pairs, 32, 128) == sum(1 for _ in plain)
     features, labels, weights = next(iter(pretraining_dataset(pairs, masker, 8, 128, buckets=[64])))
     assert sorted(features) == ["input_mask", "input_type_ids", "input_word_ids", "masked_lm_positions"]
     assert features["input_word_ids"].shape[1] in (64, 128) and labels["mlm"].shape == (8, 20)
