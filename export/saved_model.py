@@ -17,6 +17,9 @@ Serving uses; a plain `tf.Module` does not). Signatures, all but `serve_features
 | `preprocess` | `text` | `input_word_ids`, `input_mask`, `input_type_ids` | every export |
 | `serve_features` | `input_word_ids`, `input_mask`, `input_type_ids` (int32 [batch, seq_length]) | the model's raw outputs: the classify/regress outputs above, `logits` (tag), `start_logits`/`end_logits` (qa) | every export |
 
+The string signatures of classify/regress exports and `embed` run the encoder only as far as the batch's
+longest row (`trim_to_longest`; padding is masked, so outputs do not change): a one-sentence request costs
+its own length, not `seq_length` (`--pad_to_seq_length` keeps fixed shapes).
 Offsets are character offsets into the input text. `serve_features` is for clients that tokenize themselves
 and is what the TFLite id-input model is converted from (`export.tflite`).
 """
@@ -74,7 +77,7 @@ def _read_model_dir(model_dir):
     return info
 
 
-def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32):
+def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32, pad_to_seq_length=False):
     """Exports `model_dir` (the output of `trainers.finetune`) to `export_dir/<version>/`; returns that path.
 
     Args:
@@ -82,11 +85,16 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32):
         export_dir: the model's base directory; versions are its numbered subdirectories.
         version: the version number (default: one more than the highest there).
         qa_max_windows: span QA: most context windows searched per example.
+        pad_to_seq_length: run the classify/regress/embed signatures on rows padded to seq_length; by default
+            they stop at the batch's longest row (same outputs: padding is masked; a one-sentence request then
+            costs a fraction of a full row: see benchmarks/). Fixed shapes are for accelerators that compile
+            per shape.
     """
     import keras
     import tensorflow as tf
 
     from bert_keras import BertTokenizer
+    from bert_keras.text.segment_packer import trim_to_longest
 
     info = _read_model_dir(model_dir)
     task = info["task"]
@@ -100,6 +108,7 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32):
     seq_length = int(info["seq_length"])
     labels = info.get("labels") or []
     encoder = model.encoder
+    trim = (lambda features: features) if pad_to_seq_length else trim_to_longest
 
     def head(features):
         out = model(features, training=False)
@@ -115,7 +124,7 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32):
                 "label": tf.gather(tf.constant(labels), label_id)}
 
     def embed(text):
-        features = tokenizer(text, seq_length=seq_length)
+        features = trim(tokenizer(text, seq_length=seq_length))
         outputs = encoder(features, training=False)
         mask = tf.cast(features["input_mask"], outputs["sequence_output"].dtype)[:, :, None]
         mean = tf.reduce_sum(outputs["sequence_output"] * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
@@ -136,10 +145,10 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32):
     archive.track(tokenizer)
     if task in ("classify", "regress"):
         def serve_text(text):
-            return head(tokenizer(text, seq_length=seq_length))
+            return head(trim(tokenizer(text, seq_length=seq_length)))
 
         def serve_pair(text_a, text_b):
-            return head(tokenizer(text_a, text_b, seq_length=seq_length))
+            return head(trim(tokenizer(text_a, text_b, seq_length=seq_length)))
 
         archive.add_endpoint("serving_default", serve_text, input_signature=[string_spec("text")])
         archive.add_endpoint("serve_pair", serve_pair, input_signature=[string_spec("text_a"), string_spec("text_b")])
@@ -186,7 +195,8 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32):
             raise ValueError(f"The export uses custom ops {unknown} that the stock TF Serving and TFLite builds may "
                              f"lack (only {SERVING_TEXT_OPS} are known to be there); nothing was written.")
         metadata = {"task": task, "labels": labels, "seq_length": seq_length, "model_dir": os.path.abspath(model_dir),
-                    "dataset": info.get("dataset"), "custom_ops": ops, **extra_metadata}
+                    "dataset": info.get("dataset"), "custom_ops": ops,
+                    "pad_to_seq_length": bool(pad_to_seq_length), **extra_metadata}
         with open(os.path.join(tmp, "assets.extra", METADATA), "w", encoding="utf-8") as f:
             json.dump(metadata, f, indent=2, ensure_ascii=False)
         with open(os.path.join(tmp, "README.md"), "w", encoding="utf-8") as f:
@@ -296,11 +306,14 @@ def define_flags():
                         required=True)
     flags.DEFINE_integer("version", None, "Version number (default: the next free one).")
     flags.DEFINE_integer("qa_max_windows", 32, "Span QA: most context windows searched per example.")
+    flags.DEFINE_bool("pad_to_seq_length", False, "Classify/regress/embed: pad every request to seq_length "
+                      "instead of to the batch's longest row (same outputs, more compute; fixed shapes).")
 
 
 def main(argv):
     del argv
-    path = export_saved_model(FLAGS.model_dir, FLAGS.export_dir, FLAGS.version, FLAGS.qa_max_windows)
+    path = export_saved_model(FLAGS.model_dir, FLAGS.export_dir, FLAGS.version, FLAGS.qa_max_windows,
+                              FLAGS.pad_to_seq_length)
     print(f"Exported {path}; custom ops: {custom_ops(path)}")
 
 

@@ -90,10 +90,15 @@ class TransformerBlock(keras.layers.Layer):
         self.output_layer_norm.build(x_shape)
         self.built = True
 
-    def call(self, x, padding_mask, training=None, return_attention_probs=False):
-        attended = self.attention(x, padding_mask, training=training, return_attention_probs=return_attention_probs)
+    def call(self, x, padding_mask, training=None, return_attention_probs=False, first_token_only=False):
+        """Args as the layer's; `first_token_only` computes the first position alone ([batch, 1, hidden_dim]):
+        keys and values still come from every token, so that position's output is unchanged."""
+        attended = self.attention(x, padding_mask, training=training, return_attention_probs=return_attention_probs,
+                                  first_token_only=first_token_only)
         if return_attention_probs:
             attended, probs = attended
+        if first_token_only:
+            x = x[:, :1]
         x = self.attention_layer_norm(x + self.attention_dropout_layer(attended, training=training))
         h = self._activation_fn(self.intermediate_dense(x))
         x = self.output_layer_norm(x + self.output_dropout(self.output_dense(h), training=training))

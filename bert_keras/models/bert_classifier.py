@@ -31,7 +31,8 @@ class BertClassifier(EncoderTask):
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(f"num_classes must be 1 (regression) or >= 2 (classes), got {num_classes!r}.")
         inputs = encoder_inputs()
-        pooled = encoder(inputs)["pooled_output"]
+        # The encoder's layers, the last block for [CLS] only: same pooled output, less work.
+        pooled = encoder.pooled_output_from(inputs)
         pooled = keras.layers.Dropout(dropout, name="dropout")(pooled)
         outputs = keras.layers.Dense(
             num_classes, name="logits" if num_classes > 1 else "score", dtype="float32",

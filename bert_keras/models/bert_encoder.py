@@ -137,6 +137,19 @@ class BertEncoder(keras.Model):
         self.output_encoder_outputs = output_encoder_outputs
         self.output_attention_probs = output_attention_probs
 
+    def pooled_output_from(self, inputs):
+        """`pooled_output` for symbolic `inputs`, built from this encoder's layers with the last block run for
+        the first position only (keys and values from every token), so heads on the pooled output skip the
+        rest of the last block's work (about 20% of `small`, 7% of `base`) with the same result.
+
+        Used by `BertClassifier`; the layers (and so the weights) are this encoder's own.
+        """
+        x = self.embeddings(inputs["input_word_ids"], inputs["input_type_ids"])
+        for block in self.transformer_blocks[:-1]:
+            x = block(x, inputs["input_mask"])
+        x = self.transformer_blocks[-1](x, inputs["input_mask"], first_token_only=True)
+        return self.pooler(x)
+
     def get_config(self):
         return {
             "name": self.name,

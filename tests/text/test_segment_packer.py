@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from bert_keras.text.segment_packer import _pair_lengths, pack_segments
+from bert_keras.text.segment_packer import _pair_lengths, pack_segments, trim_to_longest
 
 
 def _lengths(n=400, seed=0):
@@ -61,3 +61,17 @@ def test_unknown_truncation():
     a = tf.ragged.constant([[5]])
     with pytest.raises(ValueError, match="Unknown truncation 'random'"):
         pack_segments(a, 8, 1, 2, 0, segment_b=a, truncation="random")
+
+
+def test_trim_to_longest_keeps_every_real_token():
+    mask = tf.constant([[1, 1, 1, 0, 0, 0, 0, 0], [1, 1, 1, 1, 1, 0, 0, 0]])
+    features = {"input_word_ids": mask * 7, "input_mask": mask, "input_type_ids": tf.zeros_like(mask),
+                "labels": tf.constant([0, 1])}
+    trimmed = trim_to_longest(features)
+    assert trimmed["input_word_ids"].shape == (2, 5) and trimmed["input_mask"].shape == (2, 5)
+    np.testing.assert_array_equal(trimmed["input_mask"], mask[:, :5])
+    np.testing.assert_array_equal(trimmed["labels"], [0, 1])  # not [batch, seq]: untouched
+    assert trim_to_longest(features, multiple=4)["input_mask"].shape == (2, 8)
+    assert trim_to_longest(features, multiple=16)["input_mask"].shape == (2, 8)  # never past seq_length
+    empty = {"input_mask": tf.zeros([1, 8], tf.int32)}
+    assert trim_to_longest(empty)["input_mask"].shape == (1, 1)

@@ -1,0 +1,356 @@
+"""One measurement, in its own process: `python -m benchmarks.measure '<json spec>'` prints one JSON record.
+
+Each measurement runs in a fresh interpreter so that settings read once at TensorFlow's import
+(`TF_ENABLE_ONEDNN_OPTS`) can differ between peers, and so that one model's memory and thread pools do not
+leak into the next. `benchmarks.run` builds the specs and collects the records.
+
+Every figure is the median of `runs` timed repetitions after `warmup` untimed ones (min and max kept).
+"""
+
+import json
+import os
+import sys
+import time
+
+
+def _summary(times, items_per_run):
+    """seq/s from per-run seconds: median, and the min/max throughput."""
+    import numpy as np
+    times = np.asarray(times, dtype="float64")
+    return {
+        "seq_per_s": float(items_per_run / np.median(times)),
+        "seq_per_s_min": float(items_per_run / times.max()),
+        "seq_per_s_max": float(items_per_run / times.min()),
+        "ms_median": float(1e3 * np.median(times)),
+        "ms_min": float(1e3 * times.min()),
+        "ms_max": float(1e3 * times.max()),
+        "runs": int(times.size),
+    }
+
+
+def matmul_ceiling(spec):
+    """fp32 GFLOP/s of one large square matmul, TensorFlow (as this process's oneDNN setting has it) and numpy."""
+    import numpy as np
+    import tensorflow as tf
+    n = spec.get("n", 4096)
+    a = tf.random.normal((n, n), seed=1)
+    b = tf.random.normal((n, n), seed=2)
+    matmul = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
+    results = {}
+    for name, fn in [("tensorflow", lambda: matmul().numpy()),
+                     ("numpy", lambda an=a.numpy(), bn=b.numpy(): float(np.matmul(an, bn)[0, 0]))]:
+        times = _time(fn, spec["warmup"], spec["runs"])
+        results[name] = 2 * n ** 3 / np.median(times) / 1e9
+        results[name + "_min_max"] = [2 * n ** 3 / max(times) / 1e9, 2 * n ** 3 / min(times) / 1e9]
+    return {"gflops": max(results["tensorflow"], results["numpy"]), **results, "n": n}
+
+
+def _time(fn, warmup, runs):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def _variants(spec):
+    """The models one measurement times: `spec["models"]` (a list of {impl, jit, optimizer}) or the spec itself."""
+    return spec.get("models") or [{k: spec[k] for k in ("impl", "jit", "optimizer") if k in spec}]
+
+
+def _optimizer(variant):
+    import keras
+    from trainers.optimization import create_optimizer
+    optimizer = create_optimizer("adamw", 2e-5, total_steps=10_000)
+    if variant.get("optimizer", "fused" if variant["impl"] == "bert_keras" else "keras") == "keras":
+        # What a keras-hub user trains with: Keras's AdamW, same schedule, decay exclusions and clipping.
+        optimizer = keras.optimizers.AdamW(optimizer._learning_rate, weight_decay=0.01, epsilon=1e-6,
+                                           global_clipnorm=1.0)
+        optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    return optimizer
+
+
+def _alternate(steps, batch, warmup, runs):
+    """Runs the models' steps in turn (A B C A B C ...), so that all of them see the same machine: on a
+    shared VM the speed drifts by 20% within minutes, and back-to-back processes would compare different
+    machines. Returns one summary per model."""
+    times = [[] for _ in steps]
+    for i in range(warmup + runs):
+        for j, step in enumerate(steps):
+            start = time.perf_counter()
+            step()
+            if i >= warmup:
+                times[j].append(time.perf_counter() - start)
+    return [_summary(t, batch) for t in times]
+
+
+def train(spec):
+    """Training steps (`train_on_batch`: the compiled `model.fit` step) on a synthetic batch, AdamW with warmup +
+    decay and global-norm clipping; several models are stepped in turn (see `_alternate`).
+
+    Optimizer: ours trains with `trainers.optimization.create_optimizer` (the fused AdamW), keras-hub with
+    `keras.optimizers.AdamW` on the same schedule; a variant's "optimizer" ("fused" / "keras") overrides that.
+    """
+    import keras
+    import tensorflow as tf
+    from benchmarks import models
+    features, labels = models.synthetic_batch(spec["batch"], spec["seq"])
+    steps = []
+    for variant in _variants(spec):
+        model, adapt = models.build(variant["impl"], spec["config"], dropout=spec.get("dropout"))
+        model.compile(optimizer=_optimizer(variant),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      jit_compile=variant.get("jit", False))
+        x = {k: tf.constant(v) for k, v in adapt(features).items()}
+        y = tf.constant(labels)
+        steps.append(lambda model=model, x=x, y=y: model.train_on_batch(x, y))
+    results = _alternate(steps, spec["batch"], spec["warmup"], spec["runs"])
+    return results[0] if "models" not in spec else {"models": results}
+
+
+def infer(spec):
+    """A compiled forward pass (`training=False`) on a synthetic batch; several models in turn."""
+    import tensorflow as tf
+    from benchmarks import models
+    features, _ = models.synthetic_batch(spec["batch"], spec["seq"])
+    steps = []
+    for variant in _variants(spec):
+        model, adapt = models.build(variant["impl"], spec["config"])
+        inputs = {k: tf.constant(v) for k, v in adapt(features).items()}
+        forward = tf.function(lambda x, model=model: model(x, training=False), jit_compile=variant.get("jit", False))
+        steps.append(lambda forward=forward, inputs=inputs: forward(inputs).numpy())
+    results = _alternate(steps, spec["batch"], spec["warmup"], spec["runs"])
+    return results[0] if "models" not in spec else {"models": results}
+
+
+def _review_texts(n, seed=0):
+    """Real one-sentence requests: Rotten Tomatoes reviews (bundled corpus), shuffled."""
+    import random
+    from bert_keras.data import real_corpora
+    texts = [t for t, _ in real_corpora.rotten_tomatoes()]
+    random.Random(seed).shuffle(texts)
+    return texts[:n]
+
+
+_EXPORTS = {}
+
+
+def _export_small_classifier(workdir, config, seq_length, pad_to_seq_length=False):
+    """A `config`-size classifier with BERT's uncased vocab, laid out as `trainers.finetune` writes it, exported
+    with `export.saved_model` (random weights: speed does not depend on them). Each made once per process."""
+    from export.saved_model import export_saved_model
+    key = (config, seq_length)
+    if key not in _EXPORTS:
+        _EXPORTS[key] = _model_dir(workdir, config, seq_length)
+    if (key, pad_to_seq_length) not in _EXPORTS:
+        model_dir = _EXPORTS[key]
+        _EXPORTS[key, pad_to_seq_length] = export_saved_model(
+            model_dir, os.path.join(os.path.dirname(model_dir), "export"), pad_to_seq_length=pad_to_seq_length)
+    return _EXPORTS[key, pad_to_seq_length]
+
+
+def _model_dir(workdir, config, seq_length):
+    import keras
+    from bert_keras import BertClassifier, BertEncoder, BertTokenizer
+    from bert_keras.data.real_corpora import minilm_dir
+    from trainers.callbacks import atomic_write_json
+    model_dir = os.path.join(workdir, "model")
+    os.makedirs(model_dir, exist_ok=True)
+    keras.utils.set_random_seed(0)
+    tokenizer = BertTokenizer.from_pretrained(minilm_dir())
+    model = BertClassifier(BertEncoder.from_config_name(config, vocab_size=tokenizer.vocab_size), num_classes=2)
+    model.save(os.path.join(model_dir, "model.keras"))
+    tokenizer.save_assets(model_dir)
+    atomic_write_json(os.path.join(model_dir, "label_map.json"),
+                      {"task": "classify", "labels": ["fresh", "rotten"], "seq_length": seq_length,
+                       "dataset": "rotten_tomatoes"})
+    return model_dir
+
+
+def _latencies(fn, requests, warmup):
+    import numpy as np
+    for r in requests[:warmup]:
+        fn(r)
+    times = []
+    for r in requests[warmup:]:
+        start = time.perf_counter()
+        fn(r)
+        times.append(time.perf_counter() - start)
+    times = np.asarray(times)
+    return {"p50_ms": float(1e3 * np.percentile(times, 50)), "p99_ms": float(1e3 * np.percentile(times, 99)),
+            "requests": int(times.size), "seq_per_s": float(1.0 / np.median(times))}
+
+
+def serve(spec):
+    """The exported string-in SavedModel: batch-1 latency over real one-sentence requests, and batch-64 throughput.
+
+    Also times the same model exported with `pad_to_seq_length=True` (every request padded to seq_length),
+    which is how every request ran before padding was trimmed to the batch's longest row.
+    """
+    import tempfile
+    import numpy as np
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (registers the tokenizer ops the SavedModel uses)
+    workdir = tempfile.mkdtemp(prefix="bench-serve-")
+    path = _export_small_classifier(workdir, spec["config"], spec["seq"])
+    padded_path = _export_small_classifier(workdir, spec["config"], spec["seq"], pad_to_seq_length=True)
+    loaded = tf.saved_model.load(path)
+    serving = loaded.signatures["serving_default"]
+    texts = _review_texts(spec["requests"] + 64 * (spec["runs"] + spec["warmup"]))
+    single = [tf.constant([t]) for t in texts[:spec["requests"]]]
+    out = {"batch1": _latencies(lambda x: serving(text=x)["probabilities"].numpy(), single, spec["warmup"])}
+    batches = [tf.constant(texts[spec["requests"] + 64 * i: spec["requests"] + 64 * (i + 1)])
+               for i in range(spec["runs"] + spec["warmup"])]
+    batch_times = _time_each(lambda x: serving(text=x)["probabilities"].numpy(), batches, spec["warmup"])
+    out["batch64"] = _summary(batch_times, 64)
+    padded = tf.saved_model.load(padded_path).signatures["serving_default"]
+    out["batch1_padded"] = _latencies(lambda x: padded(text=x)["probabilities"].numpy(), single, spec["warmup"])
+    same = [np.abs(serving(text=x)["probabilities"].numpy() - padded(text=x)["probabilities"].numpy()).max()
+            for x in single[:20]]
+    out["max_abs_diff_vs_padded"] = float(max(same))
+    preprocess = loaded.signatures["preprocess"]
+    out["mean_tokens_per_request"] = float(np.mean([np.sum(preprocess(text=x)["input_mask"]) for x in single]))
+    out["seq_per_s"] = out["batch64"]["seq_per_s"]
+    return out
+
+
+def _time_each(fn, inputs, warmup):
+    for x in inputs[:warmup]:
+        fn(x)
+    times = []
+    for x in inputs[warmup:]:
+        start = time.perf_counter()
+        fn(x)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def tflite(spec):
+    """The string-in TFLite model converted from the same kind of export: batch-1 latency, float32 and int8."""
+    import tempfile
+    from export.tflite import convert
+    from export.tflite_model import TFLiteModel
+    workdir = tempfile.mkdtemp(prefix="bench-tflite-")
+    path = _export_small_classifier(workdir, spec["config"], spec["seq"])
+    texts = _review_texts(spec["requests"])
+    out = {}
+    for quantize in spec["quantize"]:
+        start = time.perf_counter()
+        model_path = convert(path, os.path.join(workdir, f"model_{quantize}.tflite"), quantize=quantize,
+                             calibration_examples=20)
+        convert_s = time.perf_counter() - start
+        model = TFLiteModel(model_path)
+        out[quantize] = {**_latencies(lambda t: model(text=[t]), texts, spec["warmup"]),
+                         "size_mb": os.path.getsize(model_path) / 1e6, "convert_s": convert_s}
+    return out
+
+
+def tokenize(spec):
+    """Tokenize + pack to seq_length, sentences/s at batch `batch`, over real reviews.
+
+    bert_keras: `BertTokenizer` (tensorflow-text FastBertTokenizer + dense packer) in one tf.function.
+    keras_hub: `BertTokenizer` + `BertTextClassifierPreprocessor` (its packer), same vocab.
+    hf: Hugging Face `tokenizers` `BertWordPieceTokenizer` (Rust), `encode_batch` with padding/truncation.
+    """
+    from bert_keras.data.real_corpora import minilm_dir
+    vocab = os.path.join(minilm_dir(), "vocab.txt")
+    texts = _review_texts(spec["batch"])
+    seq = spec["seq"]
+    impl = spec["impl"]
+    if impl == "bert_keras":
+        import tensorflow as tf
+        from bert_keras import BertTokenizer
+        tokenizer = BertTokenizer.from_pretrained(minilm_dir())
+        fn = tf.function(lambda x: tokenizer(x, seq_length=seq))
+        batch = tf.constant(texts)
+        run = lambda: fn(batch)["input_word_ids"].numpy()  # noqa: E731
+    elif impl == "keras_hub":
+        import keras_hub
+        import tensorflow as tf
+        tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocab, lowercase=True)
+        pre = keras_hub.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=seq)
+        fn = tf.function(lambda x: pre(x))
+        batch = tf.constant(texts)
+        run = lambda: fn(batch)["token_ids"].numpy()  # noqa: E731
+    elif impl == "hf":
+        try:
+            from tokenizers import BertWordPieceTokenizer
+        except ImportError:
+            return {"skipped": "the Hugging Face `tokenizers` package is not installed"}
+        tokenizer = BertWordPieceTokenizer(vocab, lowercase=True)
+        tokenizer.enable_truncation(seq)
+        tokenizer.enable_padding(length=seq)
+        run = lambda: tokenizer.encode_batch(texts)  # noqa: E731
+    else:
+        raise ValueError(f"Unknown tokenizer impl {impl!r}.")
+    return _summary(_time(run, spec["warmup"], spec["runs"]), len(texts))
+
+
+def pretrain(spec):
+    """`BertPretrainer` fit steps on BBC News pairs, rows padded to seq_length or to their length bucket.
+
+    A timed run is `steps_per_run` steps (bucketed batches differ in length); seq/s is sequences per second,
+    and the padding fraction is padding tokens / all token slots over the batches timed.
+    """
+    import keras
+    import numpy as np
+    import tensorflow as tf
+    from bert_keras import BertEncoder, BertPretrainer, BertTokenizer
+    from bert_keras.data.real_corpora import minilm_dir
+    from bert_keras.text.mlm_masking import MlmMasker
+    from bert_keras.text.nsp_pairs import create_segment_pairs, tokenize_documents
+    from bert_keras.text.pretraining_dataset import default_buckets, pretraining_dataset
+    from bert_keras.data.pretraining_corpus import load_corpus
+    from trainers.optimization import create_optimizer
+    seq = spec["seq"]
+    tokenizer = BertTokenizer.from_pretrained(minilm_dir())
+    documents = load_corpus(["bbc_news"])[:spec.get("documents", 400)]
+    pairs = create_segment_pairs(tokenize_documents(tokenizer, documents), seq)
+    masker = MlmMasker(tokenizer.vocabulary, max_predictions_per_seq=20)
+    buckets = default_buckets(seq) if spec["bucketed"] else None
+    ds = pretraining_dataset(pairs, masker, spec["batch"], seq, seed=0, training=True, buckets=buckets)
+    keras.utils.set_random_seed(0)
+    model = BertPretrainer(BertEncoder.from_config_name(spec["config"], vocab_size=tokenizer.vocab_size))
+    model.compile(optimizer=create_optimizer("adamw", 1e-4, total_steps=10_000), loss=model.default_loss(),
+                  jit_compile=False)
+    per_run = spec["steps_per_run"]
+    total = (spec["warmup"] + spec["runs"]) * per_run
+    batches = list(ds.take(total))
+    real = [float(np.sum(f["input_mask"])) for f, _, _ in batches[spec["warmup"] * per_run:]]
+    slots = [float(np.size(f["input_mask"])) for f, _, _ in batches[spec["warmup"] * per_run:]]
+    stamps = []
+
+    class Stamp(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if (batch + 1) % per_run == 0:
+                stamps.append(time.perf_counter())
+
+    dataset = tf.data.Dataset.from_generator(lambda: iter(batches), output_signature=ds.element_spec)
+    start = time.perf_counter()
+    model.fit(dataset.prefetch(2), steps_per_epoch=total, epochs=1, verbose=0, callbacks=[Stamp()])
+    stamps = [start] + stamps
+    intervals = [b - a for a, b in zip(stamps[:-1], stamps[1:])][spec["warmup"]:]
+    out = _summary(intervals, spec["batch"] * per_run)
+    out["padding_fraction"] = 1.0 - sum(real) / sum(slots)
+    out["tokens_per_s"] = sum(real) / sum(intervals)
+    return out
+
+
+KINDS = {"matmul": matmul_ceiling, "train": train, "infer": infer, "serve": serve, "tflite": tflite,
+         "tokenize": tokenize, "pretrain": pretrain}
+
+
+def main(argv):
+    spec = json.loads(argv[1])
+    kind = spec["kind"]
+    if kind not in KINDS:
+        raise SystemExit(f"Unknown measurement kind {kind!r}; use one of {sorted(KINDS)}.")
+    record = {"spec": spec, "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"), **KINDS[kind](spec)}
+    print("RESULT " + json.dumps(record))
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,330 @@
+"""Side-by-side speed of bert_keras and its peers, all on this machine in one run: `make bench`.
+
+    python -m benchmarks.run [--quick] [--peers] [--out runs/bench] [--runs 5]
+
+Measures, each figure the median of `--runs` timed repetitions after warm-up (min and max kept):
+- the ceiling: fp32 GFLOP/s of a 4096 x 4096 matmul (TensorFlow with oneDNN, and numpy; the higher is used);
+- training (`model.fit`, AdamW, synthetic ids) and inference (batch 32) of our `BertClassifier` vs keras-hub's
+  `BertBackbone` + `BertTextClassifier` built from the same config: `small` (4 x 512, seq 128, batch 32) and,
+  outside `--quick`, `base` (12 x 768, seq 128, batch 8); keras-hub at each of its settings (TensorFlow's
+  default, XLA, oneDNN, both; `--quick`: the two with oneDNN, its best here), ours at its defaults (oneDNN,
+  the fused AdamW of `trainers.optimization`; keras-hub trains with Keras's AdamW). Ours and keras-hub's
+  oneDNN settings run in one process, a step of each in turn, so drifts of the shared machine hit all
+  alike. seq/s and MFU = model FLOPs/s / ceiling, with
+  FLOPs per sequence = 6 x non-embedding params x seq + 12 x layers x seq^2 x hidden when training
+  (a third of that for inference), see `benchmarks.models.flops_per_sequence`;
+- serving: our exported string-in SavedModel (small), batch-1 p50/p99 over real one-sentence reviews and
+  batch-64 throughput, next to the same model fed ids padded to 128;
+- tokenize + pack to 128 at batch 1024: ours vs keras-hub's tokenizer + packer vs Hugging Face `tokenizers`;
+- TFLite string-in model, batch-1 latency, float32 vs int8 (dynamic range);
+- pretraining steps on BBC News pairs, rows padded to 128 vs to their length bucket, and the padding fraction.
+With `--peers`, also Hugging Face transformers on PyTorch (`.venv-ref`, see `make bench-peers`).
+
+Writes `<out>/results.json` (a list of records: name, impl, config, mode, seq_per_s, mfu, ...), prints a table
+and draws `<out>/results.png`. Every measurement runs in its own process (`benchmarks.measure`).
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# keras-hub at every setting the issue asks about; ours at its defaults (oneDNN on, set by `import bert_keras`).
+KERAS_HUB_SETTINGS = {
+    "default": {"onednn": "0", "jit": False},
+    "jit_compile": {"onednn": "0", "jit": True},
+    "onednn": {"onednn": "1", "jit": False},
+    "onednn+jit_compile": {"onednn": "1", "jit": True},
+}
+OURS_SETTING = {"onednn": "1", "jit": False}
+# What each profile measures: encoder sizes with their batch, peer settings, and the sizes of the other parts.
+PROFILES = {
+    "full": dict(configs={"small": 32, "base": 8}, seq=128, keras_hub=tuple(KERAS_HUB_SETTINGS), serve="small",
+                 requests=300, tflite_requests=200, pretrain="small", documents=1000, tokenize_batch=1024,
+                 tflite=("none", "int8_dynamic")),
+    "quick": dict(configs={"small": 32}, seq=128, keras_hub=("onednn", "onednn+jit_compile"), serve="small",
+                  requests=100,
+                  tflite_requests=60, pretrain="mini", documents=300, tokenize_batch=1024,
+                  tflite=("none", "int8_dynamic")),
+    # The test suite's check that everything runs: tiny sizes, in this process, one timed run.
+    "smoke": dict(configs={"tiny": 4}, seq=32, keras_hub=("onednn",), serve="tiny", requests=6, tflite_requests=4,
+                  pretrain="tiny", documents=40, tokenize_batch=64, tflite=("none",)),
+}
+
+
+IN_PROCESS = False  # --smoke: run the measurements in this process (fast; the oneDNN setting cannot vary)
+
+
+def measure(spec, onednn="1", python=None, module="benchmarks.measure", timeout=1800):
+    """Runs one measurement in a fresh process; returns its record (or {"error": ...})."""
+    if IN_PROCESS and python is None:
+        from benchmarks import measure as worker
+        return worker.KINDS[spec["kind"]](spec)
+    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS=onednn, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT,
+               CUDA_VISIBLE_DEVICES=os.environ.get("CUDA_VISIBLE_DEVICES", ""))
+    start = time.time()
+    proc = subprocess.run([python or sys.executable, "-m", module, json.dumps(spec)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    if proc.returncode or not lines:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        print(f"  ! {spec} failed (exit {proc.returncode}): {' | '.join(tail)}", flush=True)
+        return {"error": " | ".join(tail)}
+    record = json.loads(lines[-1][len("RESULT "):])
+    record["wall_s"] = round(time.time() - start, 1)
+    return record
+
+
+def _record(name, impl, config, mode, result, setting="", mfu_flops=None, ceiling=None, **extra):
+    rec = {"name": name, "impl": impl, "config": config, "mode": mode, "setting": setting}
+    if "error" in result:
+        return {**rec, "seq_per_s": None, "error": result["error"]}
+    if "skipped" in result:
+        return {**rec, "seq_per_s": None, "skipped": result["skipped"]}
+    rec["seq_per_s"] = result["seq_per_s"]
+    for key in ("seq_per_s_min", "seq_per_s_max", "ms_median", "ms_min", "ms_max", "runs"):
+        if key in result:
+            rec[key] = result[key]
+    if mfu_flops and ceiling:
+        rec["mfu"] = result["seq_per_s"] * mfu_flops / (ceiling * 1e9)
+    rec.update(extra)
+    return rec
+
+
+def run_all(profile, runs, peers):
+    from benchmarks import models
+
+    p = PROFILES[profile]
+    seq = p["seq"]
+    records = []
+    warmup = 1 if profile == "smoke" else 2
+
+    def log(msg):
+        print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+    log("matmul ceiling")
+    n = 256 if profile == "smoke" else 4096
+    ceiling = measure({"kind": "matmul", "n": n, "warmup": warmup, "runs": runs})
+    gflops = ceiling["gflops"]
+    records.append({"name": f"fp32 matmul {n}", "impl": "hardware", "config": "-", "mode": "ceiling",
+                    "setting": "", "seq_per_s": None, "gflops": gflops, "gflops_tensorflow": ceiling["tensorflow"],
+                    "gflops_numpy": ceiling["numpy"]})
+    log(f"  ceiling {gflops:.1f} GFLOP/s (TensorFlow+oneDNN {ceiling['tensorflow']:.1f}, "
+        f"numpy {ceiling['numpy']:.1f})")
+
+    for config, batch in p["configs"].items():
+        for mode in ("train", "infer"):
+            flops = models.flops_per_sequence(config, seq, training=mode == "train")
+            base = {"kind": mode, "config": config, "batch": batch, "seq": seq, "warmup": warmup, "runs": runs}
+            # Ours and keras-hub's oneDNN settings share one process, stepped in turn (A B A B ...), so that
+            # they see the same machine; settings with oneDNN off need a process of their own.
+            paired = [("bert_keras", "defaults", OURS_SETTING["jit"])] + [
+                ("keras_hub", name, KERAS_HUB_SETTINGS[name]["jit"]) for name in p["keras_hub"]
+                if KERAS_HUB_SETTINGS[name]["onednn"] == "1"]
+            log(f"{mode} {config}: " + ", ".join(f"{impl} {name}" for impl, name, _ in paired) + " (in turn)")
+            result = measure({**base, "models": [{"impl": impl, "jit": jit} for impl, _, jit in paired]}, "1")
+            for i, (impl, name, _) in enumerate(paired):
+                one = result["models"][i] if "models" in result else result
+                records.append(_record(f"{mode} {config}", impl, config, mode, one, name, flops, gflops,
+                                       batch=batch, seq_length=seq, paired=True))
+            for name in p["keras_hub"]:
+                s = KERAS_HUB_SETTINGS[name]
+                if s["onednn"] == "1":
+                    continue
+                log(f"{mode} {config}: keras_hub {name}")
+                result = measure({**base, "impl": "keras_hub", "jit": s["jit"]}, s["onednn"])
+                records.append(_record(f"{mode} {config}", "keras_hub", config, mode, result, name, flops,
+                                       gflops, batch=batch, seq_length=seq))
+            if peers:
+                records += peer_records(mode, config, batch, seq, warmup, runs, flops, gflops, log)
+
+    config = p["serve"]
+    log(f"serve {config} (string-in SavedModel)")
+    result = measure({"kind": "serve", "config": config, "seq": seq, "requests": p["requests"],
+                      "warmup": min(10, p["requests"] // 2), "runs": runs})
+    if "error" not in result:
+        b1, pad = result["batch1"], result["batch1_padded"]
+        records.append(_record(f"serve {config}, string-in, batch 1", "bert_keras", config, "serve", b1,
+                               "trimmed to the longest row", p50_ms=b1["p50_ms"], p99_ms=b1["p99_ms"],
+                               requests=b1["requests"], mean_tokens=result["mean_tokens_per_request"],
+                               max_abs_diff_vs_padded=result["max_abs_diff_vs_padded"]))
+        records.append(_record(f"serve {config}, string-in padded to {seq}, batch 1", "bert_keras", config, "serve",
+                               pad, "pad_to_seq_length (before)", p50_ms=pad["p50_ms"], p99_ms=pad["p99_ms"],
+                               requests=pad["requests"]))
+        records.append(_record(f"serve {config}, string-in, batch 64", "bert_keras", config, "serve",
+                               result["batch64"], "trimmed to the longest row", batch=64))
+    else:
+        records.append(_record(f"serve {config}, string-in, batch 1", "bert_keras", config, "serve", result))
+
+    for impl in ("bert_keras", "keras_hub", "hf"):
+        log(f"tokenize: {impl}")
+        result = measure({"kind": "tokenize", "impl": impl, "batch": p["tokenize_batch"], "seq": seq,
+                          "warmup": warmup, "runs": max(runs, 10)})
+        records.append(_record(f"tokenize + pack {seq}, batch {p['tokenize_batch']}",
+                               "hf_tokenizers" if impl == "hf" else impl, "-", "tokenize", result,
+                               batch=p["tokenize_batch"]))
+
+    log(f"tflite {config}: {', '.join(p['tflite'])} (conversion not timed)")
+    result = measure({"kind": "tflite", "config": config, "seq": seq, "quantize": list(p["tflite"]),
+                      "requests": p["tflite_requests"], "warmup": min(5, p["tflite_requests"] // 2)})
+    for quantize in p["tflite"]:
+        r = result.get(quantize, result)
+        name = "float32" if quantize == "none" else quantize
+        extra = {} if "error" in r else {"p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"], "size_mb": r["size_mb"]}
+        records.append(_record(f"tflite {config} {name}, string-in, batch 1", "bert_keras", config, "serve", r,
+                               name, **extra))
+
+    config = p["pretrain"]
+    for bucketed in (False, True):
+        setting = "length buckets" if bucketed else f"padded to {seq}"
+        log(f"pretrain {config}: {setting}")
+        result = measure({"kind": "pretrain", "config": config, "batch": 32, "seq": seq, "bucketed": bucketed,
+                          "steps_per_run": 4, "warmup": warmup, "runs": runs, "documents": p["documents"]})
+        extra = {} if "error" in result else {"padding_fraction": result["padding_fraction"],
+                                              "tokens_per_s": result["tokens_per_s"]}
+        records.append(_record(f"pretrain {config} MLM+NSP", "bert_keras", config, "train", result, setting,
+                               **extra))
+    return records
+
+
+def peer_records(mode, config, batch, seq, warmup, runs, flops, gflops, log):
+    """Peers that live in their own virtual environments (`make bench-peers`)."""
+    out = []
+    ref = os.path.join(ROOT, ".venv-ref", "bin", "python")
+    if os.path.exists(ref):
+        for setting in ("eager",):
+            log(f"{mode} {config}: hf_torch {setting}")
+            result = measure({"kind": mode, "config": config, "batch": batch, "seq": seq, "warmup": warmup,
+                              "runs": runs, "setting": setting}, python=ref, module="benchmarks.peer_hf_torch")
+            out.append(_record(f"{mode} {config}", "hf_torch", config, mode, result, setting, flops, gflops,
+                               batch=batch, seq_length=seq))
+    else:
+        log("  (no .venv-ref: run `make bench-peers` for transformers on PyTorch)")
+    return out
+
+
+def best_peer(records, mode, config):
+    peers = [r for r in records if r["mode"] == mode and r["config"] == config and r["impl"] != "bert_keras"
+             and r.get("seq_per_s")]
+    return max(peers, key=lambda r: r["seq_per_s"], default=None)
+
+
+def table(records):
+    lines = [f"{'mode':9s} {'config':6s} {'impl':14s} {'setting':30s} {'seq/s':>10s} {'(min-max)':>19s} "
+             f"{'MFU':>5s} {'vs best peer':>12s}  notes"]
+    for r in records:
+        if r["mode"] == "ceiling":
+            lines.append(f"{'ceiling':9s} {'-':6s} {'hardware':14s} {r['name']:30s} "
+                         f"{r['gflops']:8.1f} GFLOP/s (TensorFlow+oneDNN {r['gflops_tensorflow']:.1f}, "
+                         f"numpy {r['gflops_numpy']:.1f})")
+            continue
+        if not r.get("seq_per_s"):
+            lines.append(f"{r['mode']:9s} {r['config']:6s} {r['impl']:14s} {r['setting'][:30]:30s} "
+                         f"{'-':>10s}  {r.get('skipped') or 'failed: ' + str(r.get('error'))[:80]}")
+            continue
+        span = f"({r['seq_per_s_min']:.3g}-{r['seq_per_s_max']:.3g})" if "seq_per_s_min" in r else ""
+        mfu = f"{100 * r['mfu']:4.0f}%" if r.get("mfu") is not None else ""
+        ratio = ""
+        if r["impl"] == "bert_keras" and r["mode"] in ("train", "infer", "tokenize") and not r["name"].startswith(
+                "pretrain"):
+            peer = best_peer(records, r["mode"], r["config"])
+            if peer:
+                ratio = f"{r['seq_per_s'] / peer['seq_per_s']:.2f}x"
+        notes = []
+        if "p50_ms" in r:
+            notes.append(f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms")
+        if "size_mb" in r:
+            notes.append(f"{r['size_mb']:.1f} MB")
+        if "padding_fraction" in r:
+            notes.append(f"padding {100 * r['padding_fraction']:.1f}%, {r['tokens_per_s']:.0f} real tokens/s")
+        if "mean_tokens" in r:
+            notes.append(f"{r['mean_tokens']:.1f} tokens/request, outputs within "
+                         f"{r['max_abs_diff_vs_padded']:.1e} of padded")
+        lines.append(f"{r['mode']:9s} {r['config']:6s} {r['impl']:14s} {r['setting'][:30]:30s} "
+                     f"{r['seq_per_s']:10.4g} {span:>19s} {mfu:>5s} {ratio:>12s}  {'; '.join(notes)}")
+    return "\n".join(lines)
+
+
+def plot(records, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = []
+    for r in records:
+        key = (r["mode"], r["config"])
+        if r.get("seq_per_s") and r["mode"] in ("train", "infer", "tokenize") and key not in groups \
+                and not r["name"].startswith("pretrain"):
+            groups.append(key)
+    fig, axes = plt.subplots(len(groups), 1, figsize=(9, 1.6 + 0.45 * 6 * len(groups)), squeeze=False)
+    for ax, (mode, config) in zip(axes[:, 0], groups):
+        rows = [r for r in records if (r["mode"], r["config"]) == (mode, config) and r.get("seq_per_s")
+                and not r["name"].startswith("pretrain")]
+        labels = [f"{r['impl']} {r['setting']}".strip() for r in rows]
+        values = [r["seq_per_s"] for r in rows]
+        colors = ["tab:red" if r["impl"] == "bert_keras" else "tab:gray" for r in rows]
+        ax.barh(labels, values, color=colors)
+        for i, r in enumerate(rows):
+            mfu = f"  {100 * r['mfu']:.0f}% MFU" if r.get("mfu") is not None else ""
+            ax.text(values[i], i, f" {values[i]:.3g}{mfu}", va="center", fontsize=8)
+        ax.set_title(f"{mode} {config}: sequences/s (median)", fontsize=10)
+        ax.invert_yaxis()
+        ax.set_xlim(0, max(values) * 1.35)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def machine():
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        cpu = f"{names[0]} x {len(names)}" if names else cpu
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small config only, fewer peer settings (< 10 min).")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, in one process: checks that every part runs (the test suite uses it).")
+    parser.add_argument("--peers", action="store_true", help="also the peers in their own venvs (make bench-peers).")
+    parser.add_argument("--out", default=os.path.join(ROOT, "runs", "bench"))
+    parser.add_argument("--runs", type=int, default=5, help="timed repetitions per figure (median reported).")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1.")
+    global IN_PROCESS
+    profile = "smoke" if args.smoke else "quick" if args.quick else "full"
+    IN_PROCESS = args.smoke
+    start = time.time()
+    records = run_all(profile, args.runs, args.peers)
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(), "profile": profile,
+            "runs": args.runs, "wall_s": round(time.time() - start, 1)}
+    os.makedirs(args.out, exist_ok=True)
+    for r in records:
+        r.setdefault("mfu", None)
+    path = os.path.join(args.out, "results.json")
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(records, f, indent=1)
+    os.replace(tmp, path)
+    with open(os.path.join(args.out, "meta.json"), "w", encoding="utf-8") as f:
+        json.dump(meta, f, indent=1)
+    print(f"\n{meta['date']}, {meta['machine']['cpu']}, medians of {args.runs} runs; wall {meta['wall_s']:.0f} s\n")
+    print(table(records))
+    plot(records, os.path.join(args.out, "results.png"))
+    print(f"\nWrote {path} and results.png")
+    return records
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""The benchmark runs end to end and writes valid results (tiny sizes; no timing is asserted)."""
+
+import json
+import os
+
+from benchmarks import models, run
+
+MODES = {"ceiling", "train", "infer", "serve", "tokenize"}
+IMPLS = {"hardware", "bert_keras", "keras_hub", "hf_tokenizers", "hf_torch", "model_garden"}
+
+
+def test_smoke_run_writes_results(tmp_path, capsys):
+    run.main(["--smoke", "--runs", "1", "--out", str(tmp_path)])
+    records = json.loads((tmp_path / "results.json").read_text())
+    assert os.path.getsize(tmp_path / "results.png") > 0
+    for r in records:
+        assert {"name", "impl", "config", "mode", "seq_per_s", "mfu"} <= set(r), r
+        assert r["mode"] in MODES and r["impl"] in IMPLS, r
+        assert "error" not in r, r
+    measured = {(r["mode"], r["impl"]) for r in records if r["seq_per_s"]}
+    assert {("train", "bert_keras"), ("train", "keras_hub"), ("infer", "bert_keras"), ("infer", "keras_hub"),
+            ("serve", "bert_keras"), ("tokenize", "bert_keras"), ("tokenize", "keras_hub"),
+            ("tokenize", "hf_tokenizers")} <= measured
+    assert all(0 < r["mfu"] for r in records if r["mode"] in ("train", "infer") and r["mfu"] is not None)
+    pretrain = [r for r in records if r["name"].startswith("pretrain")]
+    assert len(pretrain) == 2 and all(0 <= r["padding_fraction"] < 1 for r in pretrain)
+    table = capsys.readouterr().out
+    assert "keras_hub" in table and "ceiling" in table
+
+
+def test_flops_formula_counts_base_as_published():
+    # BERT-Base without embeddings: 85.0M weights in the 12 blocks (+0.6M pooler); 6 N S + 12 L S^2 H.
+    n = models.non_embedding_params("base")
+    assert 85.5e6 < n < 85.8e6
+    assert models.flops_per_sequence("base", 128, training=True) == 6 * n * 128 + 12 * 12 * 128 ** 2 * 768
+    assert models.flops_per_sequence("base", 128, training=False) * 3 == \
+        models.flops_per_sequence("base", 128, training=True)
