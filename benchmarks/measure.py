@@ -138,6 +138,16 @@ def _review_texts(n, seed=0):
 _EXPORTS = {}
 
 
+def _workdir(prefix):
+    """A temporary directory removed when this process exits."""
+    import atexit
+    import shutil
+    import tempfile
+    path = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
 def _export_small_classifier(workdir, config, seq_length, pad_to_seq_length=False):
     """A `config`-size classifier with BERT's uncased vocab, laid out as `trainers.finetune` writes it, exported
     with `export.saved_model` (random weights: speed does not depend on them). Each made once per process."""
@@ -190,13 +200,13 @@ def serve(spec):
     Also times the same model exported with `pad_to_seq_length=True` (every request padded to seq_length),
     which is how every request ran before padding was trimmed to the batch's longest row.
     """
-    import tempfile
     import numpy as np
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  (registers the tokenizer ops the SavedModel uses)
-    workdir = tempfile.mkdtemp(prefix="bench-serve-")
+    workdir = _workdir("bench-serve-")
     path = _export_small_classifier(workdir, spec["config"], spec["seq"])
-    padded_path = _export_small_classifier(workdir, spec["config"], spec["seq"], pad_to_seq_length=True)
+    padded_path = _export_small_classifier(workdir, spec["config"], spec["seq"], pad_to_seq_length=True) \
+        if spec.get("compare_padded", True) else None
     loaded = tf.saved_model.load(path)
     serving = loaded.signatures["serving_default"]
     texts = _review_texts(spec["requests"] + 64 * (spec["runs"] + spec["warmup"]))
@@ -206,11 +216,12 @@ def serve(spec):
                for i in range(spec["runs"] + spec["warmup"])]
     batch_times = _time_each(lambda x: serving(text=x)["probabilities"].numpy(), batches, spec["warmup"])
     out["batch64"] = _summary(batch_times, 64)
-    padded = tf.saved_model.load(padded_path).signatures["serving_default"]
-    out["batch1_padded"] = _latencies(lambda x: padded(text=x)["probabilities"].numpy(), single, spec["warmup"])
-    same = [np.abs(serving(text=x)["probabilities"].numpy() - padded(text=x)["probabilities"].numpy()).max()
-            for x in single[:20]]
-    out["max_abs_diff_vs_padded"] = float(max(same))
+    if padded_path:
+        padded = tf.saved_model.load(padded_path).signatures["serving_default"]
+        out["batch1_padded"] = _latencies(lambda x: padded(text=x)["probabilities"].numpy(), single, spec["warmup"])
+        same = [np.abs(serving(text=x)["probabilities"].numpy() - padded(text=x)["probabilities"].numpy()).max()
+                for x in single[:20]]
+        out["max_abs_diff_vs_padded"] = float(max(same))
     preprocess = loaded.signatures["preprocess"]
     out["mean_tokens_per_request"] = float(np.mean([np.sum(preprocess(text=x)["input_mask"]) for x in single]))
     out["seq_per_s"] = out["batch64"]["seq_per_s"]
@@ -230,10 +241,9 @@ def _time_each(fn, inputs, warmup):
 
 def tflite(spec):
     """The string-in TFLite model converted from the same kind of export: batch-1 latency, float32 and int8."""
-    import tempfile
     from export.tflite import convert
     from export.tflite_model import TFLiteModel
-    workdir = tempfile.mkdtemp(prefix="bench-tflite-")
+    workdir = _workdir("bench-tflite-")
     path = _export_small_classifier(workdir, spec["config"], spec["seq"])
     texts = _review_texts(spec["requests"])
     out = {}
