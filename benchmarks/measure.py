@@ -46,19 +46,14 @@ def matmul_ceiling(spec):
 
 
 def _time(fn, warmup, runs):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
+    """Seconds of each of `runs` calls of `fn()` after `warmup` untimed ones."""
+    return _time_each(lambda _: fn(), [None] * (warmup + runs), warmup)
 
 
 def _variants(spec):
-    """The models one measurement times: `spec["models"]` (a list of {impl, jit, optimizer}) or the spec itself."""
-    return spec.get("models") or [{k: spec[k] for k in ("impl", "jit", "optimizer") if k in spec}]
+    """The models one measurement times: `spec["models"]` (a list of {impl, jit, optimizer, full_last_block})
+    or the spec itself."""
+    return spec.get("models") or [{k: spec[k] for k in ("impl", "jit", "optimizer", "full_last_block") if k in spec}]
 
 
 def _optimizer(variant):
@@ -100,7 +95,8 @@ def train(spec):
     features, labels = models.synthetic_batch(spec["batch"], spec["seq"])
     steps = []
     for variant in _variants(spec):
-        model, adapt = models.build(variant["impl"], spec["config"], dropout=spec.get("dropout"))
+        model, adapt = models.build(variant["impl"], spec["config"], dropout=spec.get("dropout"),
+                                    full_last_block=variant.get("full_last_block", False))
         model.compile(optimizer=_optimizer(variant),
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                       jit_compile=variant.get("jit", False))
@@ -118,7 +114,8 @@ def infer(spec):
     features, _ = models.synthetic_batch(spec["batch"], spec["seq"])
     steps = []
     for variant in _variants(spec):
-        model, adapt = models.build(variant["impl"], spec["config"])
+        model, adapt = models.build(variant["impl"], spec["config"],
+                                    full_last_block=variant.get("full_last_block", False))
         inputs = {k: tf.constant(v) for k, v in adapt(features).items()}
         forward = tf.function(lambda x, model=model: model(x, training=False), jit_compile=variant.get("jit", False))
         steps.append(lambda forward=forward, inputs=inputs: forward(inputs).numpy())
@@ -181,15 +178,9 @@ def _model_dir(workdir, config, seq_length):
 
 
 def _latencies(fn, requests, warmup):
+    """p50/p99 of `fn(request)` over `requests` after the first `warmup`."""
     import numpy as np
-    for r in requests[:warmup]:
-        fn(r)
-    times = []
-    for r in requests[warmup:]:
-        start = time.perf_counter()
-        fn(r)
-        times.append(time.perf_counter() - start)
-    times = np.asarray(times)
+    times = np.asarray(_time_each(fn, requests, warmup))
     return {"p50_ms": float(1e3 * np.percentile(times, 50)), "p99_ms": float(1e3 * np.percentile(times, 99)),
             "requests": int(times.size), "seq_per_s": float(1.0 / np.median(times))}
 
@@ -229,6 +220,7 @@ def serve(spec):
 
 
 def _time_each(fn, inputs, warmup):
+    """Seconds of `fn(x)` for each x of `inputs` after the first `warmup` (untimed)."""
     for x in inputs[:warmup]:
         fn(x)
     times = []
@@ -259,7 +251,8 @@ def tflite(spec):
 
 
 def tokenize(spec):
-    """Tokenize + pack to seq_length, sentences/s at batch `batch`, over real reviews.
+    """Tokenize + pack to seq_length, sentences/s at batch `batch` over real reviews; the tokenizers of
+    `spec["impls"]` take their runs in turn (see `_alternate`), each run `repeats` batches.
 
     bert_keras: `BertTokenizer` (tensorflow-text FastBertTokenizer + dense packer) in one tf.function.
     keras_hub: `BertTokenizer` + `BertTextClassifierPreprocessor` (its packer), same vocab.
@@ -269,34 +262,40 @@ def tokenize(spec):
     vocab = os.path.join(minilm_dir(), "vocab.txt")
     texts = _review_texts(spec["batch"])
     seq = spec["seq"]
-    impl = spec["impl"]
-    if impl == "bert_keras":
-        import tensorflow as tf
-        from bert_keras import BertTokenizer
-        tokenizer = BertTokenizer.from_pretrained(minilm_dir())
-        fn = tf.function(lambda x: tokenizer(x, seq_length=seq))
-        batch = tf.constant(texts)
-        run = lambda: fn(batch)["input_word_ids"].numpy()  # noqa: E731
-    elif impl == "keras_hub":
-        import keras_hub
-        import tensorflow as tf
-        tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocab, lowercase=True)
-        pre = keras_hub.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=seq)
-        fn = tf.function(lambda x: pre(x))
-        batch = tf.constant(texts)
-        run = lambda: fn(batch)["token_ids"].numpy()  # noqa: E731
-    elif impl == "hf":
-        try:
-            from tokenizers import BertWordPieceTokenizer
-        except ImportError:
-            return {"skipped": "the Hugging Face `tokenizers` package is not installed"}
-        tokenizer = BertWordPieceTokenizer(vocab, lowercase=True)
-        tokenizer.enable_truncation(seq)
-        tokenizer.enable_padding(length=seq)
-        run = lambda: tokenizer.encode_batch(texts)  # noqa: E731
-    else:
-        raise ValueError(f"Unknown tokenizer impl {impl!r}.")
-    return _summary(_time(run, spec["warmup"], spec["runs"]), len(texts))
+    repeats = spec.get("repeats", 1)
+    steps, skipped = [], {}
+    for impl in spec["impls"]:
+        if impl == "bert_keras":
+            import tensorflow as tf
+            from bert_keras import BertTokenizer
+            tokenizer = BertTokenizer.from_pretrained(minilm_dir())
+            fn = tf.function(lambda x, tokenizer=tokenizer: tokenizer(x, seq_length=seq))
+            batch = tf.constant(texts)
+            step = lambda fn=fn, batch=batch: fn(batch)["input_word_ids"].numpy()  # noqa: E731
+        elif impl == "keras_hub":
+            import keras_hub
+            import tensorflow as tf
+            tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocab, lowercase=True)
+            pre = keras_hub.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=seq)
+            fn = tf.function(lambda x, pre=pre: pre(x))
+            batch = tf.constant(texts)
+            step = lambda fn=fn, batch=batch: fn(batch)["token_ids"].numpy()  # noqa: E731
+        elif impl == "hf":
+            try:
+                from tokenizers import BertWordPieceTokenizer
+            except ImportError:
+                skipped[impl] = "the Hugging Face `tokenizers` package is not installed"
+                continue
+            tokenizer = BertWordPieceTokenizer(vocab, lowercase=True)
+            tokenizer.enable_truncation(seq)
+            tokenizer.enable_padding(length=seq)
+            step = lambda tokenizer=tokenizer: tokenizer.encode_batch(texts)  # noqa: E731
+        else:
+            raise ValueError(f"Unknown tokenizer impl {impl!r}.")
+        steps.append((impl, lambda step=step: [step() for _ in range(repeats)]))
+    results = _alternate([s for _, s in steps], len(texts) * repeats, spec["warmup"], spec["runs"])
+    return {"impls": {impl: r for (impl, _), r in zip(steps, results)}, **{k: {"skipped": v}
+                                                                         for k, v in skipped.items()}}
 
 
 def pretrain(spec):

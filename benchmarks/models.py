@@ -38,17 +38,25 @@ def flops_per_sequence(name, seq_length, training, num_classes=2):
     return 3 * forward if training else forward
 
 
-def build(impl, name, num_classes=2, dropout=None):
+def build(impl, name, num_classes=2, dropout=None, full_last_block=False):
     """A classifier of the named size; returns (model, function mapping our feature dict to its inputs).
 
-    `dropout` overrides the config's dropout (all of them) for experiments; None keeps BERT's 0.1.
+    For experiments: `dropout` overrides the config's dropout (all of them; None keeps BERT's 0.1), and
+    `full_last_block=True` puts our head on the encoder's full output instead of `BertClassifier`'s
+    [CLS]-only last block (the same logits, computed the long way).
     """
     c = encoder_config(name)
     if dropout is not None:
         c.update(dropout=dropout, attention_dropout=dropout)
     if impl == "bert_keras":
+        import keras
         from bert_keras import BertClassifier, BertEncoder
         model = BertClassifier(BertEncoder(**c), num_classes=num_classes, dropout=c["dropout"])
+        if full_last_block:
+            from bert_keras.models.encoder_task import encoder_inputs
+            inputs = encoder_inputs()
+            pooled = model.encoder(inputs)["pooled_output"]
+            model = keras.Model(inputs, model.get_layer("logits")(model.get_layer("dropout")(pooled)))
         return model, lambda features: features
     if impl == "keras_hub":
         import keras_hub

@@ -15,7 +15,8 @@ Measures, each figure the median of `--runs` timed repetitions after warm-up (mi
   (a third of that for inference), see `benchmarks.models.flops_per_sequence`;
 - serving: our exported string-in SavedModel (small), batch-1 p50/p99 over real one-sentence reviews and
   batch-64 throughput, next to the same model fed ids padded to 128;
-- tokenize + pack to 128 at batch 1024: ours vs keras-hub's tokenizer + packer vs Hugging Face `tokenizers`;
+- tokenize + pack to 128 at batch 1024 (8 batches a run, the three in turn): ours vs keras-hub's tokenizer +
+  packer vs Hugging Face `tokenizers`;
 - TFLite string-in model, batch-1 latency, float32 vs int8 (dynamic range);
 - pretraining steps on BBC News pairs, rows padded to 128 vs to their length bucket, and the padding fraction.
 With `--peers`, also Hugging Face transformers on PyTorch (`.venv-ref`, see `make bench-peers`).
@@ -165,13 +166,14 @@ def run_all(profile, runs, peers):
     else:
         records.append(_record(f"serve {config}, string-in, batch 1", "bert_keras", config, "serve", result))
 
+    log("tokenize: bert_keras, keras_hub, hf (in turn)")
+    result = measure({"kind": "tokenize", "impls": ["bert_keras", "keras_hub", "hf"], "batch": p["tokenize_batch"],
+                      "seq": seq, "warmup": warmup, "runs": max(runs, 10), "repeats": 1 if profile == "smoke" else 8})
     for impl in ("bert_keras", "keras_hub", "hf"):
-        log(f"tokenize: {impl}")
-        result = measure({"kind": "tokenize", "impl": impl, "batch": p["tokenize_batch"], "seq": seq,
-                          "warmup": warmup, "runs": max(runs, 10)})
+        one = result.get("impls", {}).get(impl) or result.get(impl) or result
         records.append(_record(f"tokenize + pack {seq}, batch {p['tokenize_batch']}",
-                               "hf_tokenizers" if impl == "hf" else impl, "-", "tokenize", result,
-                               batch=p["tokenize_batch"]))
+                               "hf_tokenizers" if impl == "hf" else impl, "-", "tokenize", one,
+                               batch=p["tokenize_batch"], paired="impls" in result and impl in result["impls"]))
 
     log(f"tflite {config}: {', '.join(p['tflite'])} (conversion not timed)")
     result = measure({"kind": "tflite", "config": config, "seq": seq, "quantize": list(p["tflite"]),
