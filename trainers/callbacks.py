@@ -30,15 +30,21 @@ def progress_logger(label, logger):
 class BestWeights(keras.callbacks.Callback):
     """Saves the weights whenever `monitor` improves, written aside then renamed (never a half-written file).
 
-    The best value so far is stored beside the weights, so a resumed run keeps comparing against it.
+    The best value so far is stored beside the weights, so a resumed run (`resume=True`) keeps comparing
+    against it; a new run into the same directory starts afresh (an earlier, finished run's best weights
+    would otherwise be loaded as this run's).
     """
 
-    def __init__(self, directory, monitor="val_loss", mode="min"):
+    def __init__(self, directory, monitor="val_loss", mode="min", resume=True):
         super().__init__()
         self.path = os.path.join(directory, "best.weights.h5")
         self.state_path = os.path.join(directory, "best.json")
         self.monitor, self.mode = monitor, mode
         self.best = None
+        if not resume:
+            for path in (self.path, self.state_path):
+                if os.path.exists(path):
+                    os.remove(path)
         if os.path.exists(self.state_path):
             with open(self.state_path, encoding="utf-8") as f:
                 self.best = json.load(f)["value"]
@@ -57,11 +63,13 @@ class BestWeights(keras.callbacks.Callback):
 
 
 class EpochHistory(keras.callbacks.Callback):
-    """Appends each epoch's logs to `history.json` (kept across resumed runs)."""
+    """Appends each epoch's logs to `history.json` (kept across resumed runs; `resume=False` starts it anew)."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, resume=True):
         super().__init__()
         self.path = os.path.join(directory, "history.json")
+        if not resume and os.path.exists(self.path):
+            os.remove(self.path)
 
     def load(self):
         if not os.path.exists(self.path):

@@ -347,10 +347,12 @@ def run(cfg):
             jit_compile=cfg.jit_compile,
             steps_per_execution=cfg.steps_per_execution,
         )
+    # A backup means an interrupted run to resume; without one this is a new run, even in a used directory.
+    resume = os.path.isdir(os.path.join(out_dir, "backup"))
     callbacks = [
         keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup")),
-        cb.BestWeights(out_dir),
-        cb.EpochHistory(out_dir),
+        cb.BestWeights(out_dir, resume=resume),
+        cb.EpochHistory(out_dir, resume=resume),
         keras.callbacks.TensorBoard(os.path.join(out_dir, "logs"), update_freq="epoch"),
     ]
     start = time.time()

@@ -262,10 +262,11 @@ def run(cfg):
             loss=model.default_loss(), weighted_metrics=model.default_weighted_metrics(),
             jit_compile=cfg.jit_compile, steps_per_execution=cfg.steps_per_execution)
     tokenizer.save_assets(out_dir)
+    resume = os.path.isdir(backup_dir)  # without a backup this is a new run, even in a used directory
     callbacks = [
         keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True),
         cb.PretrainingCheckpoints(out_dir, steps_per_epoch, cfg.keep_checkpoints),
-        cb.EpochHistory(out_dir),
+        cb.EpochHistory(out_dir, resume=resume),
         keras.callbacks.TensorBoard(os.path.join(out_dir, "logs"), update_freq="epoch"),
     ]
     # The held-out set is finite (one ordered pass, bucketed: partial batches per bucket); telling Keras how

@@ -1,5 +1,6 @@
 """End to end: one fine-tune per task type, every output file checked, and the refusals."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -141,3 +142,20 @@ def test_missing_inputs(tmp_path, rt_files, minilm_dir):
         run(FinetuneConfig(model_dir=str(tmp_path / "m"), task="classify", train_file=train, eval_file=train))
     with pytest.raises(ValueError, match="Unknown --dataset 'imdb'"):
         run(FinetuneConfig(model_dir=str(tmp_path / "m"), dataset="imdb"))
+
+
+def test_a_new_run_in_a_used_directory_starts_afresh(tmp_path, minilm_dir):
+    # A finished run leaves best.json / best.weights.h5 / history.json; a new run (no backup: nothing to resume)
+    # must not compare against, load or append to them.
+    cfg = FinetuneConfig(model_dir=str(tmp_path / "model"), dataset="rotten_tomatoes", max_train_examples=48,
+                         max_eval_examples=16, config="tiny", vocab=os.path.join(minilm_dir, "vocab.txt"),
+                         seq_length=16, batch_size=16, epochs=2, verbose=0)
+    run(cfg)
+    with open(os.path.join(cfg.model_dir, "best.json"), "w") as f:
+        json.dump({"monitor": "val_loss", "value": -1.0, "epoch": 2}, f)  # unbeatable, as a stale best would be
+    run(dataclasses.replace(cfg, epochs=1))
+    with open(os.path.join(cfg.model_dir, "history.json")) as f:
+        assert [h["epoch"] for h in json.load(f)] == [1]
+    with open(os.path.join(cfg.model_dir, "best.json")) as f:
+        best = json.load(f)
+    assert best["epoch"] == 1 and best["value"] > 0
