@@ -4,7 +4,7 @@
 
 Measures, each figure the median of `--runs` timed repetitions after warm-up (min and max kept):
 - the ceiling: fp32 GFLOP/s of a 4096 x 4096 matmul (TensorFlow with oneDNN, and numpy; the higher is used);
-- training (`model.fit`, AdamW, synthetic ids) and inference (batch 32) of our `BertClassifier` vs keras-hub's
+- training (the compiled `model.fit` step via `train_on_batch`, AdamW, synthetic ids) and inference (batch 32) of our `BertClassifier` vs keras-hub's
   `BertBackbone` + `BertTextClassifier` built from the same config: `small` (4 x 512, seq 128, batch 32) and,
   outside `--quick`, `base` (12 x 768, seq 128, batch 8); keras-hub at each of its settings (TensorFlow's
   default, XLA, oneDNN, both; `--quick`: the two with oneDNN, its best here), ours at its defaults (oneDNN,
@@ -14,7 +14,7 @@ Measures, each figure the median of `--runs` timed repetitions after warm-up (mi
   FLOPs per sequence = 6 x non-embedding params x seq + 12 x layers x seq^2 x hidden when training
   (a third of that for inference), see `benchmarks.models.flops_per_sequence`;
 - serving: our exported string-in SavedModel (small), batch-1 p50/p99 over real one-sentence reviews and
-  batch-64 throughput, next to the same model fed ids padded to 128;
+  batch-64 throughput, next to the same model exported with `pad_to_seq_length` (every request padded to 128);
 - tokenize + pack to 128 at batch 1024 (8 batches a run, the three in turn): ours vs keras-hub's tokenizer +
   packer vs Hugging Face `tokenizers`;
 - TFLite string-in model, batch-1 latency, float32 vs int8 (dynamic range);

@@ -5,10 +5,10 @@ Keras core provides AdamW and Lamb. Written here: the schedule, as a registered 
 with each variable's update done by TensorFlow's fused `ResourceApplyAdam` kernel (one pass over the
 variable and its two moments instead of about a dozen element-wise ops with temporaries), the global gradient
 norm taken with `l2_loss` (no squared copy of every gradient) and the decoupled weight decay as one fused kernel.
-Same arithmetic as `keras.optimizers.AdamW` (tested to 1e-6), except that a sparse (`IndexedSlices`) gradient,
+Same arithmetic as `keras.optimizers.AdamW` (tested to 2e-6), except that a sparse (`IndexedSlices`) gradient,
 the word-embedding table's, is applied densely, as Google's BERT optimizer and PyTorch's AdamW do (Keras's
-AdamW decays the moments of the looked-up rows only). On the 2-core CPU the optimizer was about a
-third of BERT-base's step time (`benchmarks/`), as in Model Garden, whose AdamW also uses `ResourceApplyAdam`.
+AdamW decays the moments of the looked-up rows only). On the 2-core CPU the optimizer was about a third of
+BERT-base's op time (TensorFlow profiler), as in Model Garden, whose AdamW also uses `ResourceApplyAdam`.
 """
 
 import keras
