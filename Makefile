@@ -41,7 +41,14 @@ $(REF_STAMP):
 bench: $(STAMP)
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
-bench-peers: $(STAMP) $(REF_STAMP)
+# TF Model Garden needs TensorFlow 2.20 and tf-keras: a venv of its own, only for the benchmark peer.
+MG_STAMP := .venv-mg/.installed
+$(MG_STAMP):
+	test -x .venv-mg/bin/python || $(PYTHON) -m venv .venv-mg
+	.venv-mg/bin/pip install -q tensorflow==2.20.0 tf-models-official==2.20.0 tf-keras==2.20.1 numpy==2.4.6
+	touch $(MG_STAMP)
+
+bench-peers: $(STAMP) $(REF_STAMP) $(MG_STAMP)
 	$(PY) -m benchmarks.run --peers $(BENCH_ARGS)
 
 # Reference outputs from transformers on PyTorch.
@@ -56,4 +63,4 @@ normalizer: $(STAMP)
 	$(PY) tools/build_normalizer.py
 
 clean:
-	rm -rf $(VENV) .venv-ref runs *.egg-info
+	rm -rf $(VENV) .venv-ref .venv-mg runs *.egg-info

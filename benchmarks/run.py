@@ -19,7 +19,8 @@ Measures, each figure the median of `--runs` timed repetitions after warm-up (mi
   packer vs Hugging Face `tokenizers`;
 - TFLite string-in model, batch-1 latency, float32 vs int8 (dynamic range);
 - pretraining steps on BBC News pairs, rows padded to 128 vs to their length bucket, and the padding fraction.
-With `--peers`, also Hugging Face transformers on PyTorch (`.venv-ref`, see `make bench-peers`).
+With `--peers`, also Hugging Face transformers on PyTorch (`.venv-ref`) and TF Model Garden's BertEncoderV2 on
+TensorFlow 2.20 (`.venv-mg`), each in its own venv, see `make bench-peers`.
 
 Writes `<out>/results.json` (a list of records: name, impl, config, mode, seq_per_s, mfu, ...), prints a table
 and draws `<out>/results.png`. Every measurement runs in its own process (`benchmarks.measure`).
@@ -198,19 +199,27 @@ def run_all(profile, runs, peers):
     return records
 
 
+# Peers in virtual environments of their own (`make bench-peers`): venv, module, settings (with oneDNN on).
+PEERS = {
+    "hf_torch": (".venv-ref", "benchmarks.peer_hf_torch", ("eager",)),
+    "model_garden": (".venv-mg", "benchmarks.peer_model_garden", ("xla", "xla_cls")),
+}
+
+
 def peer_records(mode, config, batch, seq, warmup, runs, flops, gflops, log):
     """Peers that live in their own virtual environments (`make bench-peers`)."""
     out = []
-    ref = os.path.join(ROOT, ".venv-ref", "bin", "python")
-    if os.path.exists(ref):
-        for setting in ("eager",):
-            log(f"{mode} {config}: hf_torch {setting}")
+    for impl, (venv, module, settings) in PEERS.items():
+        python = os.path.join(ROOT, venv, "bin", "python")
+        if not os.path.exists(python):
+            log(f"  (no {venv}: run `make bench-peers` for {impl})")
+            continue
+        for setting in settings:
+            log(f"{mode} {config}: {impl} {setting}")
             result = measure({"kind": mode, "config": config, "batch": batch, "seq": seq, "warmup": warmup,
-                              "runs": runs, "setting": setting}, python=ref, module="benchmarks.peer_hf_torch")
-            out.append(_record(f"{mode} {config}", "hf_torch", config, mode, result, setting, flops, gflops,
+                              "runs": runs, "setting": setting}, python=python, module=module)
+            out.append(_record(f"{mode} {config}", impl, config, mode, result, setting, flops, gflops,
                                batch=batch, seq_length=seq))
-    else:
-        log("  (no .venv-ref: run `make bench-peers` for transformers on PyTorch)")
     return out
 
 
