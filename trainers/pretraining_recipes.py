@@ -87,7 +87,8 @@ def context_check(model_dir, cfg, batches=30):
 
 
 def run_recipe(recipe, out_root, steps, batch_size, seq_length, learning_rate, finetune_epochs, finetune_seq_length,
-               init_checkpoint=None, finetune_examples=(0,), pretrained_dir=None, dropout=0.1):
+               init_checkpoint=None, finetune_examples=(0,), pretrained_dir=None, dropout=0.1,
+               finetune_seeds=(0,)):
     from trainers import build_vocab, finetune, pretrain
     from trainers.callbacks import atomic_write_json
 
@@ -100,6 +101,7 @@ def run_recipe(recipe, out_root, steps, batch_size, seq_length, learning_rate, f
         vocab = os.path.join(pretrained_dir, "vocab.txt")
         with open(os.path.join(pretrained_dir, "metrics.json"), encoding="utf-8") as f:
             summary["pretrain"] = json.load(f)
+        seq_length = summary["pretrain"].get("seq_length", seq_length)  # for the context check's held-out rows
     elif init_checkpoint:  # continue from an earlier run: its vocab, new optimizer state and schedule
         vocab = os.path.join(init_checkpoint, "vocab.txt")
         summary["continued_from"] = init_checkpoint
@@ -111,7 +113,7 @@ def run_recipe(recipe, out_root, steps, batch_size, seq_length, learning_rate, f
     cfg = pretrain.PretrainConfig(
         model_dir=model_dir, corpus=corpus, vocab=vocab, lower_case=lower_case, config="tiny",
         init_checkpoint=init_checkpoint,
-        seq_length=seq_length, max_predictions_per_seq=round(0.15 * seq_length) + 1,  # 20 at 128, as Google's
+        seq_length=seq_length, max_predictions_per_seq=int(0.15 * seq_length + 1),  # 20 at 128, as Google's
         batch_size=batch_size, num_train_steps=steps,
         warmup_steps=max(1, steps // 10), learning_rate=learning_rate, dropout=dropout,
         save_checkpoints_steps=max(1, steps // 30),
@@ -128,22 +130,24 @@ def run_recipe(recipe, out_root, steps, batch_size, seq_length, learning_rate, f
         from bert_keras.data.real_datasets import DATASETS
 
         full_size = len(DATASETS[dataset][1]()["train"])
-        for examples in finetune_examples:
-            for name, init in (("pretrained", model_dir), ("random_init", None)):
-                t = time.time()
-                key = f"{name}_{examples or 'all'}_examples"
-                # The same schedule in steps whatever the number of examples (at least 3 epochs).
-                epochs = finetune_epochs if not examples else max(finetune_epochs, full_size * finetune_epochs // examples)
-                result = finetune.run(finetune.FinetuneConfig(
-                    model_dir=os.path.join(out_root, f"finetune_{key}"), dataset=dataset, init_checkpoint=init,
-                    config="tiny", vocab=None if init else vocab, lower_case=lower_case,
-                    seq_length=finetune_seq_length, batch_size=32, epochs=epochs, learning_rate=2e-4,
-                    max_train_examples=examples, verbose=2))
-                summary["finetune"][key] = {"train_examples": result["train_examples"], "epochs": epochs,
-                                            "test_accuracy": result["test"]["accuracy"],
-                                            "test_macro_f1": result["test"]["macro_f1"],
-                                            "dev_accuracy": result["accuracy"],
-                                            "wall_seconds": round(time.time() - t, 1)}
+        for seed in finetune_seeds:
+            for examples in finetune_examples:
+                for name, init in (("pretrained", model_dir), ("random_init", None)):
+                    t = time.time()
+                    key = f"{name}_{examples or 'all'}_examples" + (f"_seed{seed}" if seed else "")
+                    # The same schedule in steps whatever the number of examples (at least 3 epochs).
+                    epochs = (finetune_epochs if not examples
+                              else max(finetune_epochs, full_size * finetune_epochs // examples))
+                    result = finetune.run(finetune.FinetuneConfig(
+                        model_dir=os.path.join(out_root, f"finetune_{key}"), dataset=dataset, init_checkpoint=init,
+                        config="tiny", vocab=None if init else vocab, lower_case=lower_case,
+                        seq_length=finetune_seq_length, batch_size=32, epochs=epochs, learning_rate=2e-4,
+                        max_train_examples=examples, seed=seed, verbose=2))
+                    summary["finetune"][key] = {"train_examples": result["train_examples"], "epochs": epochs,
+                                                "seed": seed, "test_accuracy": result["test"]["accuracy"],
+                                                "test_macro_f1": result["test"]["macro_f1"],
+                                                "dev_accuracy": result["accuracy"],
+                                                "wall_seconds": round(time.time() - t, 1)}
     summary["total_seconds"] = round(time.time() - start, 1)
     atomic_write_json(os.path.join(out_root, "summary.json"), summary)
     return summary
@@ -161,6 +165,8 @@ flags.DEFINE_integer("finetune_epochs", 3, "Fine-tuning epochs (chinese).")
 flags.DEFINE_integer("finetune_seq_length", 64, "Fine-tuning sequence length (chinese).")
 flags.DEFINE_list("finetune_examples", ["0"], "Training-set sizes to fine-tune on (0: all), each from the pretrained "
                   "and from a random encoder (chinese).")
+flags.DEFINE_list("finetune_seeds", ["0"], "Fine-tuning seeds (each: the train/dev/test split, initialisation of "
+                  "the head and data order), for a pretrained-vs-random comparison over several splits (chinese).")
 flags.DEFINE_string("init_checkpoint", None, "Continue pretraining from this earlier run's model_dir.")
 flags.DEFINE_string("pretrained_dir", None, "Skip pretraining: fine-tune from this earlier run's model_dir.")
 
@@ -171,7 +177,8 @@ def main(argv):
     out = FLAGS.out_dir or os.path.join("runs", f"pretrain_{FLAGS.recipe}")
     summary = run_recipe(FLAGS.recipe, out, FLAGS.steps, FLAGS.batch_size, FLAGS.seq_length, FLAGS.learning_rate,
                          FLAGS.finetune_epochs, FLAGS.finetune_seq_length, FLAGS.init_checkpoint,
-                         [int(n) for n in FLAGS.finetune_examples], FLAGS.pretrained_dir, FLAGS.dropout)
+                         [int(n) for n in FLAGS.finetune_examples], FLAGS.pretrained_dir, FLAGS.dropout,
+                         [int(n) for n in FLAGS.finetune_seeds])
     print(json.dumps(summary, indent=2))
 
 
