@@ -12,20 +12,7 @@ import os
 import sys
 import time
 
-
-def _summary(times, items_per_run):
-    """seq/s from per-run seconds: median, and the min/max throughput."""
-    import numpy as np
-    times = np.asarray(times, dtype="float64")
-    return {
-        "seq_per_s": float(items_per_run / np.median(times)),
-        "seq_per_s_min": float(items_per_run / times.max()),
-        "seq_per_s_max": float(items_per_run / times.min()),
-        "ms_median": float(1e3 * np.median(times)),
-        "ms_min": float(1e3 * times.min()),
-        "ms_max": float(1e3 * times.max()),
-        "runs": int(times.size),
-    }
+from benchmarks.timing import summary as _summary
 
 
 def matmul_ceiling(spec):

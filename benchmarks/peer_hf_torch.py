@@ -9,19 +9,8 @@ nor bert_keras (that venv has neither).
 
 import json
 import sys
-import time
 
-SIZES = {"tiny": (2, 128), "mini": (4, 256), "small": (4, 512), "medium": (8, 512), "base": (12, 768),
-         "large": (24, 1024)}
-
-
-def _summary(times, items):
-    import numpy as np
-    t = np.asarray(times)
-    return {"seq_per_s": float(items / np.median(t)), "seq_per_s_min": float(items / t.max()),
-            "seq_per_s_max": float(items / t.min()), "ms_median": float(1e3 * np.median(t)),
-            "ms_min": float(1e3 * t.min()), "ms_max": float(1e3 * t.max()), "runs": int(t.size)}
-
+from benchmarks.timing import SIZES, summary, time_steps
 
 def main(argv):
     import numpy as np
@@ -57,15 +46,9 @@ def main(argv):
         def step():
             with torch.inference_mode():
                 model(**inputs).logits.numpy()
-    for _ in range(spec["warmup"]):
-        step()
-    times = []
-    for _ in range(spec["runs"]):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
+    times = time_steps(step, spec["warmup"], spec["runs"])
     record = {"spec": spec, "torch": torch.__version__, "threads": torch.get_num_threads(),
-              **_summary(times, batch)}
+              **summary(times, batch)}
     print("RESULT " + json.dumps(record))
 
 
