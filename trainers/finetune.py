@@ -66,6 +66,7 @@ class FinetuneConfig:
     jit_compile: bool = False
     steps_per_execution: int = 1
     seed: int = 0
+    split_seed: int = None
     doc_stride: int = 128
     max_query_length: int = 64
     max_answer_length: int = 30
@@ -93,7 +94,7 @@ def _load_examples(cfg):
             raise ValueError(f"Unknown --dataset {cfg.dataset!r}; use one of "
                              f"{sorted(real_datasets.DATASETS) + ['squad_fixture']}.")
         task, loader = real_datasets.DATASETS[cfg.dataset]
-        splits = loader(seed=cfg.seed)
+        splits = loader(seed=cfg.seed if cfg.split_seed is None else cfg.split_seed)
         return task, {"train": splits["train"], "eval": splits["dev"], "test": splits["test"]}
     if not cfg.task:
         raise ValueError("Pass --task (classify, regress, tag, qa) with --train_file, or --dataset.")
@@ -436,6 +437,8 @@ def define_flags():
     flags.DEFINE_float("dropout", _defaults.dropout, "Dropout in the encoder (hidden and attention) and head.")
     strategy_flags()
     flags.DEFINE_integer("seed", 0, "Seed for splits, shuffling and initialisation.")
+    flags.DEFINE_integer("split_seed", None, "--dataset only: seed of the train/dev/test split, if it should stay "
+                         "fixed while --seed varies (default: --seed).")
     flags.DEFINE_integer("doc_stride", _defaults.doc_stride, "QA: tokens between window starts.")
     flags.DEFINE_integer("max_query_length", _defaults.max_query_length, "QA: question tokens kept.")
     flags.DEFINE_integer("max_answer_length", _defaults.max_answer_length, "QA: longest answer in tokens.")

