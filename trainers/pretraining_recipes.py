@@ -196,7 +196,8 @@ flags.DEFINE_integer("finetune_seq_length", 64, "Fine-tuning sequence length (ch
 flags.DEFINE_list("finetune_examples", ["0"], "Training-set sizes to fine-tune on (0: all), each from the pretrained "
                   "and from a random encoder (chinese).")
 flags.DEFINE_list("finetune_seeds", ["0"], "Fine-tuning seeds (each: the train/dev/test split, initialisation of "
-                  "the head and data order), for a pretrained-vs-random comparison over several splits (chinese).")
+                  "the head and data order; with --adapt_steps the split stays at seed 0), for a pretrained-vs-random "
+                  "comparison (chinese).")
 flags.DEFINE_string("init_checkpoint", None, "Continue pretraining from this earlier run's model_dir.")
 flags.DEFINE_string("pretrained_dir", None, "Skip pretraining: fine-tune from this earlier run's model_dir.")
 flags.DEFINE_integer("adapt_steps", 0, "Domain adaptation (chinese): continue the pretrained encoder this many steps "
