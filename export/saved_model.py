@@ -104,7 +104,8 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32, p
         raise FileExistsError(f"{final} already exists; TF Serving versions are immutable. Pass another --version.")
 
     model = keras.saving.load_model(os.path.join(model_dir, "model.keras"), safe_mode=True)
-    tokenizer = BertTokenizer.from_pretrained(model_dir)
+    # One shard: TF Serving parallelizes across requests, and TFLite's interpreter runs ops one at a time.
+    tokenizer = BertTokenizer.from_pretrained(model_dir, parallel_shards=1)
     seq_length = int(info["seq_length"])
     labels = info.get("labels") or []
     encoder = model.encoder

@@ -65,45 +65,51 @@ def pack_segments(segment_a, seq_length, cls_id, sep_id, pad_id, segment_b=None,
         splits_b = tf.cast(segment_b.row_splits, tf.int32)
         kept_a, kept_b = _pair_lengths(len_a, splits_b[1:] - splits_b[:-1], seq_length - 3, truncation)
 
-    pos = tf.range(seq_length, dtype=tf.int32)[tf.newaxis, :]
-    ka, kb = kept_a[:, tf.newaxis], kept_b[:, tf.newaxis]
-    in_a = (pos >= 1) & (pos <= ka)
-    index_a = splits_a[:-1, tf.newaxis] + pos - 1
-    is_sep = pos == ka + 1
+    # One gather per output: a table of [a's values, b's values, CLS, SEP, PAD] and, per slot, its index in it,
+    # over the batch's longest row only; the all-padding columns after it are filled by one `tf.pad`. (Half the
+    # [batch, seq_length] ops of packing each part on its own, over fewer columns: packing 1,024 reviews to
+    # 128 took a third of tokenize + pack before.)
+    total = kept_a + kept_b + specials
+    width = tf.reduce_max(tf.concat([total, [1]], axis=0))
+    pos = tf.range(width, dtype=tf.int32)[tf.newaxis, :]
+    ka, total = kept_a[:, tf.newaxis], total[:, tf.newaxis]
+    size_a = splits_a[-1]
+    size = size_a + splits_b[-1]
+    first_sep = ka + 1
+    # Slots 1..ka hold a's tokens, then [SEP]; with b, its tokens up to total - 2 and [SEP] at total - 1; then
+    # padding. Slot 0 ([CLS]) is set last.
+    index_a = splits_a[:-1, tf.newaxis] - 1 + pos
     if segment_b is None:
-        in_b = tf.zeros_like(in_a)
-        total = ka + 2
+        index = tf.where(pos <= ka, index_a, tf.where(pos == first_sep, size + 1, size + 2))
     else:
-        in_b = (pos >= ka + 2) & (pos <= ka + kb + 1)
-        is_sep = is_sep | (pos == ka + kb + 2)
-        total = ka + kb + 3
-    index_b = splits_b[:-1, tf.newaxis] + pos - ka - 2
+        index_b = (size_a - ka - 2) + splits_b[:-1, tf.newaxis] + pos
+        index = tf.where(pos <= ka, index_a, tf.where(pos < total - 1, index_b, size + 2))
+        index = tf.where((pos == first_sep) | (pos == total - 1), size + 1, index)
+    index = tf.where(pos == 0, size, index)
 
-    def gather(values, index, inside):
-        # A trailing 0 keeps every index valid, also for a batch of empty strings.
-        values = tf.concat([tf.cast(values, tf.int32), tf.zeros([1], tf.int32)], axis=0)
-        index = tf.where(inside, index, tf.shape(values)[0] - 1)
-        return tf.gather(values, index)
+    def pad(values, fill=0):
+        padded = tf.pad(values, [[0, 0], [0, seq_length - width]], constant_values=fill)
+        return tf.reshape(padded, [-1, seq_length])  # a static seq_length for Keras and TFLite
 
-    def pack_values(values_a, values_b, fill):
-        out = tf.where(in_a, gather(values_a, index_a, in_a), fill)
+    def pack_values(values_a, values_b, specials_ids):
+        parts = [tf.cast(values_a, tf.int32)]
         if values_b is not None:
-            out = tf.where(in_b, gather(values_b, index_b, in_b), out)
-        return out
+            parts.append(tf.cast(values_b, tf.int32))
+        return tf.gather(tf.concat(parts + [tf.constant(specials_ids, tf.int32)], axis=0), index)
 
-    specials_ids = tf.where(pos == 0, cls_id, tf.where(is_sep & (pos < total), sep_id, pad_id))
-    word_ids = pack_values(segment_a.flat_values, None if segment_b is None else segment_b.flat_values,
-                           tf.cast(specials_ids, tf.int32))
-    mask = tf.cast(pos < total, tf.int32)
+    word_ids = pad(pack_values(segment_a.flat_values, None if segment_b is None else segment_b.flat_values,
+                               [cls_id, sep_id, pad_id]), pad_id)
+    real = pos < total
+    mask = pad(tf.cast(real, tf.int32))
     if segment_b is None:
         type_ids = tf.zeros_like(word_ids)
     else:
-        type_ids = tf.cast((pos >= ka + 2) & (pos < total), tf.int32)
+        type_ids = pad(tf.cast((pos > first_sep) & real, tf.int32))
     features = {"input_word_ids": word_ids, "input_mask": mask, "input_type_ids": type_ids}
     extras = []
     for i, ra in enumerate(extra_a):
         rb = extra_b[i] if segment_b is not None else None
-        extras.append(pack_values(ra.flat_values, None if rb is None else rb.flat_values, tf.zeros_like(word_ids)))
+        extras.append(pad(pack_values(ra.flat_values, None if rb is None else rb.flat_values, [0, 0, 0])))
     return features, extras
 
 

@@ -73,8 +73,38 @@ def test_runs_in_tf_function_and_tf_data():
         np.testing.assert_array_equal(eager[key], batch[key])
 
 
+@pytest.mark.parametrize("batch", [0, 1, 3, 7])
+def test_parallel_shards_give_the_same_features(batch):
+    texts = ["The cat sat on the mat!", "", "café 北京", "cat " * 12, "Straße", "the", "mat mat"] * 2
+    pairs = texts[::-1]
+    one = BertTokenizer(VOCAB, parallel_shards=1)
+    three = BertTokenizer(VOCAB, parallel_shards=3)  # more shards than a batch of 1 (an empty shard)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)] * 2)
+    def packed(a, b):
+        return (three(a, seq_length=9, return_offsets=True), three(a, b, seq_length=9, return_offsets=True),
+                three(a, b, seq_length=9))
+
+    got = packed(tf.constant(texts[:batch], tf.string), tf.constant(pairs[:batch], tf.string))
+    want = (one(texts[:batch], seq_length=9, return_offsets=True),
+            one(texts[:batch], pairs[:batch], seq_length=9, return_offsets=True),
+            one(texts[:batch], pairs[:batch], seq_length=9))
+    for g, w in zip(got, want):
+        assert sorted(g) == sorted(w)
+        for key in w:
+            assert g[key].shape == (batch, 9)
+            np.testing.assert_array_equal(g[key], w[key])
+    np.testing.assert_array_equal(three(texts[:batch], seq_length=9)["input_word_ids"],  # eagerly too
+                                  want[0]["input_word_ids"])
+
+
+def test_parallel_shards_must_be_positive():
+    with pytest.raises(ValueError, match="parallel_shards must be a positive int or None.*got 0"):
+        BertTokenizer(VOCAB, parallel_shards=0)
+
+
 def test_config_round_trip():
-    tokenizer = BertTokenizer(VOCAB, lower_case=False, seq_length=32, truncation="round_robin")
+    tokenizer = BertTokenizer(VOCAB, lower_case=False, seq_length=32, truncation="round_robin", parallel_shards=2)
     clone = BertTokenizer.from_config(tokenizer.get_config())
     assert clone.get_config() == tokenizer.get_config()
     np.testing.assert_array_equal(clone(["Cat sat"])["input_word_ids"], tokenizer(["Cat sat"])["input_word_ids"])

@@ -38,6 +38,24 @@ def test_longest_first_trims_the_longer_segment_first(budget):
             assert abs(int(ka) - int(kb)) <= 1
 
 
+@pytest.mark.parametrize("seq_length", [5, 16, 40])
+def test_matches_tensorflow_text_combine_segments(seq_length):
+    rng = np.random.default_rng(seq_length)
+    len_a, len_b = _lengths(60, seed=seq_length)
+    a = tf.RaggedTensor.from_row_lengths(rng.integers(5, 900, len_a.sum()).astype("int32"), len_a)
+    b = tf.RaggedTensor.from_row_lengths(rng.integers(5, 900, len_b.sum()).astype("int32"), len_b)
+    for segments in ([a], [a, b]):
+        trimmed = tf_text.RoundRobinTrimmer(max_seq_length=seq_length - len(segments) - 1).trim(segments)
+        ids, types = tf_text.combine_segments(trimmed, 101, 102)
+        want_ids, want_mask = tf_text.pad_model_inputs(ids, seq_length)
+        want_types, _ = tf_text.pad_model_inputs(types, seq_length)
+        features, _ = pack_segments(a, seq_length, 101, 102, 0, segment_b=b if len(segments) == 2 else None,
+                                    truncation="round_robin")
+        np.testing.assert_array_equal(features["input_word_ids"], want_ids)
+        np.testing.assert_array_equal(features["input_mask"], want_mask)
+        np.testing.assert_array_equal(features["input_type_ids"], want_types)
+
+
 def test_packed_graph_has_no_ragged_ops():
     @tf.function(input_signature=[tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.int64)] * 2)
     def pack(values_a, splits_a, values_b, splits_b):
