@@ -34,7 +34,7 @@ $(STAMP): setup.cfg pyproject.toml Makefile
 REF_STAMP := .venv-ref/.installed
 $(REF_STAMP):
 	test -x .venv-ref/bin/python || $(PYTHON) -m venv .venv-ref
-	.venv-ref/bin/pip install -q torch==2.13.0 transformers==5.23.0 safetensors==0.7.0 numpy==2.4.6
+	.venv-ref/bin/pip install -q torch==2.13.0 transformers==5.23.0 safetensors==0.8.0 numpy==2.4.6
 	touch $(REF_STAMP)
 
 # Side-by-side speed (README, "Speed"): `make bench BENCH_ARGS=--quick` for the < 10 minute version.
