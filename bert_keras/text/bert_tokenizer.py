@@ -69,11 +69,11 @@ class BertTokenizer(keras.layers.Layer):
                 "or learn one with bert_keras.text.learn_vocab, which reserves them.")
         if truncation not in TRUNCATION_STRATEGIES:
             raise ValueError(f"Unknown truncation {truncation!r}; use one of {TRUNCATION_STRATEGIES}.")
-        if parallel_shards is not None and (not isinstance(parallel_shards, int) or parallel_shards < 1):
+        if parallel_shards is not None and (isinstance(parallel_shards, bool) or not isinstance(parallel_shards, int)
+                                            or parallel_shards < 1):
             raise ValueError(f"parallel_shards must be a positive int or None (one per core, at most 4), got "
                              f"{parallel_shards!r}.")
-        self.parallel_shards = parallel_shards or min(4, os.cpu_count() or 1)
-        self._parallel_shards_arg = parallel_shards
+        self.parallel_shards = parallel_shards
         self.vocabulary = vocabulary
         self.lower_case = bool(lower_case)
         self.seq_length = seq_length
@@ -143,32 +143,28 @@ class BertTokenizer(keras.layers.Layer):
             tf.debugging.assert_equal(
                 tf.shape(texts)[0], tf.shape(pair_texts)[0],
                 message="texts and pair_texts must have the same number of elements")
-        if self.parallel_shards == 1:
+        num_shards = self.parallel_shards or min(4, os.cpu_count() or 1)
+        if num_shards == 1:
             return self._pack(texts, pair_texts, seq_length, return_offsets)
         # Contiguous shards with independent ops, which TensorFlow's inter-op threads run at the same time
         # (in a tf.function / graph; eagerly they run one after the other). The op itself is single-threaded.
         n = tf.shape(texts)[0]
-        bounds = [n * i // self.parallel_shards for i in range(self.parallel_shards + 1)]
+        bounds = [n * i // num_shards for i in range(num_shards + 1)]
         shards = [self._pack(texts[lo:hi], None if pair_texts is None else pair_texts[lo:hi], seq_length,
                              return_offsets) for lo, hi in zip(bounds[:-1], bounds[1:])]
         return {name: tf.concat([shard[name] for shard in shards], axis=0) for name in shards[0]}
 
     def _pack(self, texts, pair_texts, seq_length, return_offsets):
-        if return_offsets:
-            ids_a, start_a, end_a = self._tokenizer.tokenize_with_offsets(texts)
-        else:  # offsets cost about a third of the tokenizer's time: only when asked for
-            ids_a = self._tokenizer.tokenize(texts)
-        ids_b = None
-        if pair_texts is not None:
+        def tokenize(batch):  # (ids, *offsets): offsets cost about a third of the op's time, only when asked for
             if return_offsets:
-                ids_b, start_b, end_b = self._tokenizer.tokenize_with_offsets(pair_texts)
-            else:
-                ids_b = self._tokenizer.tokenize(pair_texts)
+                return self._tokenizer.tokenize_with_offsets(batch)
+            return (self._tokenizer.tokenize(batch),)
+
+        ids_a, *extra_a = tokenize(texts)
+        ids_b, *extra_b = tokenize(pair_texts) if pair_texts is not None else (None,)
         features, extras = pack_segments(
             ids_a, seq_length, self.cls_id, self.sep_id, self.pad_id, segment_b=ids_b,
-            truncation=self.truncation,
-            extra_a=(start_a, end_a) if return_offsets else (),
-            extra_b=(start_b, end_b) if return_offsets and ids_b is not None else ())
+            truncation=self.truncation, extra_a=extra_a, extra_b=extra_b)
         if return_offsets:
             features["start_offsets"], features["end_offsets"] = extras
         return features
@@ -181,7 +177,7 @@ class BertTokenizer(keras.layers.Layer):
         config = super().get_config()
         config.update(vocabulary=self.vocabulary, lower_case=self.lower_case, seq_length=self.seq_length,
                       truncation=self.truncation, max_bytes_per_word=self.max_bytes_per_word,
-                      parallel_shards=self._parallel_shards_arg)
+                      parallel_shards=self.parallel_shards)
         return config
 
     def save_assets(self, directory):

@@ -98,8 +98,9 @@ def test_parallel_shards_give_the_same_features(batch):
 
 
 def test_parallel_shards_must_be_positive():
-    with pytest.raises(ValueError, match="parallel_shards must be a positive int or None.*got 0"):
-        BertTokenizer(VOCAB, parallel_shards=0)
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(ValueError, match=f"parallel_shards must be a positive int or None.*got {bad!r}"):
+            BertTokenizer(VOCAB, parallel_shards=bad)
 
 
 def test_config_round_trip():
