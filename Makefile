@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(PY) -m trainers.demo
 
 test: $(STAMP)
-	$(PY) -m pytest tests
+	$(PY) -m pytest
 
 install: $(STAMP)
 

@@ -45,7 +45,7 @@ def _variants(spec):
 
 def _optimizer(variant):
     import keras
-    from trainers.optimization import create_optimizer
+    from bert_keras.optimizers import create_optimizer
     optimizer = create_optimizer("adamw", 2e-5, total_steps=10_000)
     if variant.get("optimizer", "fused" if variant["impl"] == "bert_keras" else "keras") == "keras":
         # What a keras-hub user trains with: Keras's AdamW, same schedule, decay exclusions and clipping.
@@ -73,7 +73,7 @@ def train(spec):
     """Training steps (`train_on_batch`: the compiled `model.fit` step) on a synthetic batch, AdamW with warmup +
     decay and global-norm clipping; several models are stepped in turn (see `_alternate`).
 
-    Optimizer: ours trains with `trainers.optimization.create_optimizer` (the fused AdamW), keras-hub with
+    Optimizer: ours trains with `bert_keras.optimizers.create_optimizer` (the fused AdamW), keras-hub with
     `keras.optimizers.AdamW` on the same schedule; a variant's "optimizer" ("fused" / "keras") overrides that.
     """
     import keras
@@ -303,7 +303,7 @@ def pretrain(spec):
     from bert_keras.text.nsp_pairs import create_segment_pairs, tokenize_documents
     from bert_keras.text.pretraining_dataset import default_buckets, pretraining_dataset
     from bert_keras.data.pretraining_corpus import load_corpus
-    from trainers.optimization import create_optimizer
+    from bert_keras.optimizers import create_optimizer
     seq = spec["seq"]
     tokenizer = BertTokenizer.from_pretrained(minilm_dir())
     documents = load_corpus(["bbc_news"])[:spec.get("documents", 400)]

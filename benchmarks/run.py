@@ -8,7 +8,7 @@ Measures, each figure the median of `--runs` timed repetitions after warm-up (mi
   `BertBackbone` + `BertTextClassifier` built from the same config: `small` (4 x 512, seq 128, batch 32) and,
   outside `--quick`, `base` (12 x 768, seq 128, batch 8); keras-hub at each of its settings (TensorFlow's
   default, XLA, oneDNN, both; `--quick`: the two with oneDNN, its best here), ours at its defaults (oneDNN,
-  the fused AdamW of `trainers.optimization`; keras-hub trains with Keras's AdamW). Ours and keras-hub's
+  the fused AdamW of `bert_keras.optimizers`; keras-hub trains with Keras's AdamW). Ours and keras-hub's
   oneDNN settings run in one process, a step of each in turn, so drifts of the shared machine hit all
   alike. seq/s and MFU = model FLOPs/s / ceiling, with
   FLOPs per sequence = 6 x non-embedding params x seq + 12 x layers x seq^2 x hidden when training

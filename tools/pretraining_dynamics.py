@@ -93,7 +93,7 @@ def keras_run(args):
     import tensorflow as tf
 
     from bert_keras import BertEncoder, BertPretrainer
-    from trainers.optimization import create_optimizer
+    from bert_keras.optimizers import create_optimizer
 
     data = dict(np.load(os.path.join(OUT, "batches.npz")))
     steps = len(data["input_word_ids"]) - HELD_OUT

@@ -316,7 +316,7 @@ def run(cfg):
     import keras
 
     from trainers import callbacks as cb
-    from trainers.optimization import create_optimizer
+    from bert_keras.optimizers import create_optimizer
 
     strategy, is_chief, _, out_dir = set_up(cfg)
 

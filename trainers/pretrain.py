@@ -217,7 +217,7 @@ def run(cfg):
 
     from bert_keras.text.mlm_masking import MlmMasker
     from trainers import callbacks as cb
-    from trainers.optimization import create_optimizer
+    from bert_keras.optimizers import create_optimizer
 
     if not cfg.corpus and not cfg.input_records:
         raise ValueError("Pass --corpus (text files, globs, directories, or bbc_news / peoples_daily / "

@@ -26,7 +26,7 @@ class BertEmbeddings(keras.layers.Layer):
     >>> import numpy as np
     >>> layer = BertEmbeddings(vocab_size=100, hidden_dim=8, max_sequence_length=16)
     >>> ids = np.array([[2, 5, 7, 0]], "int32")
-    >>> layer(ids, ops.zeros_like(ids)).shape
+    >>> tuple(layer(ids, ops.zeros_like(ids)).shape)
     (1, 4, 8)
     """
 

@@ -13,7 +13,7 @@ class BertPooler(keras.layers.Layer):
 
     Example:
     >>> import numpy as np
-    >>> BertPooler(hidden_dim=4)(np.zeros((2, 3, 4), "float32")).shape
+    >>> tuple(BertPooler(hidden_dim=4)(np.zeros((2, 3, 4), "float32")).shape)
     (2, 4)
     """
 

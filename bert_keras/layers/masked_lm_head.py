@@ -36,7 +36,7 @@ class BertMaskedLMHead(keras.layers.Layer):
     >>> embeddings = BertEmbeddings(vocab_size=50, hidden_dim=8, max_sequence_length=16)
     >>> _ = embeddings(np.zeros((1, 4), "int32"), np.zeros((1, 4), "int32"))
     >>> head = BertMaskedLMHead(embeddings)
-    >>> head(np.zeros((2, 4, 8), "float32"), np.array([[1, 2], [0, 3]])).shape
+    >>> tuple(head(np.zeros((2, 4, 8), "float32"), np.array([[1, 2], [0, 3]])).shape)
     (2, 2, 50)
     """
 

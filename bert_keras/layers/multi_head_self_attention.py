@@ -38,7 +38,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     >>> import numpy as np
     >>> layer = MultiHeadSelfAttention(hidden_dim=8, num_heads=2)
     >>> out = layer(np.ones((1, 3, 8), "float32"), np.array([[1, 1, 0]]))
-    >>> out.shape
+    >>> tuple(out.shape)
     (1, 3, 8)
     """
 

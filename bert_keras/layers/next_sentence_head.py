@@ -17,7 +17,7 @@ class NextSentenceHead(keras.layers.Layer):
 
     Example:
     >>> import numpy as np
-    >>> NextSentenceHead(hidden_dim=8)(np.zeros((3, 8), "float32")).shape
+    >>> tuple(NextSentenceHead(hidden_dim=8)(np.zeros((3, 8), "float32")).shape)
     (3, 2)
     """
 

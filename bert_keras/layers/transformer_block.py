@@ -39,7 +39,7 @@ class TransformerBlock(keras.layers.Layer):
     Example:
     >>> import numpy as np
     >>> block = TransformerBlock(hidden_dim=8, num_heads=2, intermediate_dim=32)
-    >>> block(np.ones((2, 5, 8), "float32"), np.ones((2, 5), "int32")).shape
+    >>> tuple(block(np.ones((2, 5, 8), "float32"), np.ones((2, 5), "int32")).shape)
     (2, 5, 8)
     """
 

@@ -25,7 +25,7 @@ class BertClassifier(EncoderTask):
     >>> import numpy as np
     >>> model = BertClassifier(BertEncoder.from_config_name("tiny", vocab_size=100), num_classes=3)
     >>> features = {name: np.ones((2, 8), "int32") for name in INPUT_NAMES}
-    >>> model(features).shape
+    >>> tuple(model(features).shape)
     (2, 3)
     """
 

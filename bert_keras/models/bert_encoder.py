@@ -49,7 +49,7 @@ class BertEncoder(keras.Model):
     >>> encoder = BertEncoder.from_config_name("tiny", vocab_size=100)
     >>> features = {name: np.ones((2, 16), "int32") for name in INPUT_NAMES}
     >>> outputs = encoder(features)
-    >>> outputs["sequence_output"].shape, outputs["pooled_output"].shape
+    >>> tuple(outputs["sequence_output"].shape), tuple(outputs["pooled_output"].shape)
     ((2, 16, 128), (2, 128))
     """
 

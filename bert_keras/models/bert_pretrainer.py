@@ -35,7 +35,7 @@ class BertPretrainer(EncoderTask):
     >>> features = {name: np.ones((2, 8), "int32") for name in INPUT_NAMES}
     >>> features["masked_lm_positions"] = np.array([[1, 2, 0], [3, 4, 5]], "int32")
     >>> outputs = model(features)
-    >>> outputs["mlm"].shape, outputs["nsp"].shape
+    >>> tuple(outputs["mlm"].shape), tuple(outputs["nsp"].shape)
     ((2, 3, 100), (2, 2))
     """
 

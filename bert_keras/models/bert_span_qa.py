@@ -46,7 +46,7 @@ class BertSpanQA(EncoderTask):
     >>> import numpy as np
     >>> from bert_keras import BertEncoder
     >>> model = BertSpanQA(BertEncoder.from_config_name("tiny", vocab_size=100))
-    >>> model({name: np.ones((2, 8), "int32") for name in INPUT_NAMES})["start_logits"].shape
+    >>> tuple(model({name: np.ones((2, 8), "int32") for name in INPUT_NAMES})["start_logits"].shape)
     (2, 8)
     """
 

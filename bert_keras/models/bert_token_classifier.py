@@ -27,7 +27,7 @@ class BertTokenClassifier(EncoderTask):
     >>> import numpy as np
     >>> from bert_keras import BertEncoder
     >>> model = BertTokenClassifier(BertEncoder.from_config_name("tiny", vocab_size=100), num_labels=5)
-    >>> model({name: np.ones((2, 8), "int32") for name in INPUT_NAMES}).shape
+    >>> tuple(model({name: np.ones((2, 8), "int32") for name in INPUT_NAMES}).shape)
     (2, 8, 5)
     """
 

@@ -4,7 +4,7 @@ import pytest
 
 import tensorflow as tf
 
-from trainers.optimization import FusedAdamW, WarmupLinearDecay, create_optimizer
+from bert_keras.optimizers import FusedAdamW, WarmupLinearDecay, create_optimizer
 
 
 def test_schedule_values_and_serialization():
@@ -22,17 +22,21 @@ def test_bad_schedule():
         create_optimizer("sgd", 1e-3, 10)
 
 
-def test_no_weight_decay_on_bias_and_layer_norm():
+@pytest.mark.parametrize("name", ["adamw", "lamb"])
+def test_no_weight_decay_on_bias_and_layer_norm(name):
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4), keras.layers.LayerNormalization()])
     model.layers[1].gamma.assign(np.full(4, 2.0, "float32"))
     model.layers[1].beta.assign(np.full(4, 0.5, "float32"))
     model.layers[0].bias.assign(np.full(4, 0.5, "float32"))
-    optimizer = create_optimizer("adamw", 1.0, total_steps=10, warmup_ratio=0.0, weight_decay=0.1)
+    optimizer = create_optimizer(name, 1.0, total_steps=10, warmup_ratio=0.0, weight_decay=0.1)
     before = {v.path: v.numpy().copy() for v in model.trainable_variables}
     optimizer.apply_gradients([(np.zeros(v.shape, "float32"), v) for v in model.trainable_variables])
     for v in model.trainable_variables:
-        changed = not np.allclose(v.numpy(), before[v.path])
-        assert changed == v.path.endswith("kernel"), v.path
+        if v.path.endswith("kernel"):
+            # Zero gradients: the whole update is the decoupled decay, kernel * (1 - lr * weight_decay).
+            np.testing.assert_allclose(v.numpy(), before[v.path] * (1 - 1.0 * 0.1), rtol=1e-6, err_msg=v.path)
+        else:
+            np.testing.assert_array_equal(v.numpy(), before[v.path], err_msg=v.path)
 
 
 def _train_variables(optimizer, steps=8, sparse=False):
