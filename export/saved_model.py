@@ -91,24 +91,62 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32, p
             per shape.
     """
     import keras
+
+    from bert_keras import BertTokenizer
+
+    info = _read_model_dir(model_dir)
+    model = keras.saving.load_model(os.path.join(model_dir, "model.keras"), safe_mode=True)
+    tokenizer = BertTokenizer.from_pretrained(model_dir)
+    qa_settings = {"doc_stride": int(info.get("doc_stride", 128)),
+                   "max_query_length": int(info.get("max_query_length", 64)),
+                   "max_answer_length": int(info.get("max_answer_length", 30)),
+                   "allow_no_answer": bool(info.get("version_2_with_negative", False))}
+    return export_task_model(model, export_dir, version=version, task=info["task"], labels=info.get("labels"),
+                             seq_length=int(info["seq_length"]), tokenizer=tokenizer, qa_settings=qa_settings,
+                             qa_max_windows=qa_max_windows, pad_to_seq_length=pad_to_seq_length,
+                             source=model_dir, dataset=info.get("dataset"))
+
+
+def export_task_model(model, export_dir, version=None, task=None, labels=None, seq_length=None, tokenizer=None,
+                      qa_settings=None, qa_max_windows=32, pad_to_seq_length=False, source=None, dataset=None):
+    """Exports a task model to `export_dir/<version>/`; returns that path. What `model.export(dir)` calls.
+
+    Args:
+        model: a `BertClassifier`, `BertTokenClassifier` or `BertSpanQA`.
+        task, labels, seq_length, tokenizer: default to the model's own (`model.task`, `model.labels`, its
+            preprocessor's seq_length and tokenizer).
+        qa_settings: span QA: doc_stride, max_query_length, max_answer_length, allow_no_answer.
+        qa_max_windows, pad_to_seq_length: as `export_saved_model`.
+        source: where the model came from, recorded in the export's metadata and README.
+        dataset: the bundled dataset it was trained on, if any (for `export.verify`'s sample texts).
+    """
+    import keras
     import tensorflow as tf
 
     from bert_keras import BertTokenizer
+    from bert_keras.layers import TextEmbeddingPooling
     from bert_keras.text.segment_packer import trim_to_longest
 
-    info = _read_model_dir(model_dir)
-    task = info["task"]
+    preprocessor = getattr(model, "preprocessor", None)
+    task = task or getattr(model, "task", None)
+    if task not in SUPPORTED_TASKS:
+        raise ValueError(f"Cannot export task {task!r} (supported: {SUPPORTED_TASKS}).")
+    labels = list(labels if labels is not None else (getattr(model, "labels", None) or []))
+    if task == "classify" and len(labels) != model.num_classes:
+        labels = [str(i) for i in range(model.num_classes)]  # no names: the ids, as strings
+    if tokenizer is None or seq_length is None:
+        if preprocessor is None:
+            raise ValueError("The model has no preprocessor: pass tokenizer= and seq_length= to export it.")
+        tokenizer = tokenizer or preprocessor.tokenizer
+        seq_length = seq_length or preprocessor.seq_length
+    # One shard: TF Serving parallelizes across requests, and TFLite's interpreter runs ops one at a time.
+    tokenizer = BertTokenizer(**{**tokenizer.get_config(), "parallel_shards": 1})
     version = _next_version(export_dir) if version is None else int(version)
     final = os.path.join(export_dir, str(version))
     if os.path.exists(final):
         raise FileExistsError(f"{final} already exists; TF Serving versions are immutable. Pass another --version.")
-
-    model = keras.saving.load_model(os.path.join(model_dir, "model.keras"), safe_mode=True)
-    # One shard: TF Serving parallelizes across requests, and TFLite's interpreter runs ops one at a time.
-    tokenizer = BertTokenizer.from_pretrained(model_dir, parallel_shards=1)
-    seq_length = int(info["seq_length"])
-    labels = info.get("labels") or []
     encoder = model.encoder
+    mean_pool = TextEmbeddingPooling("mean", normalize=False)  # unnormalized: clients that want cosine normalize
     trim = (lambda features: features) if pad_to_seq_length else trim_to_longest
 
     def head(features):
@@ -127,9 +165,8 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32, p
     def embed(text):
         features = trim(tokenizer(text, seq_length=seq_length))
         outputs = encoder(features, training=False)
-        mask = tf.cast(features["input_mask"], outputs["sequence_output"].dtype)[:, :, None]
-        mean = tf.reduce_sum(outputs["sequence_output"] * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
-        return {"pooled_output": outputs["pooled_output"], "mean_pooled": mean}
+        return {"pooled_output": outputs["pooled_output"],
+                "mean_pooled": mean_pool(outputs["sequence_output"], features["input_mask"])}
 
     def preprocess(text):
         return tokenizer(text, seq_length=seq_length)
@@ -166,11 +203,8 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32, p
     else:
         from export.qa_signature import qa_outputs
 
-        settings = {"doc_stride": int(info.get("doc_stride", 128)),
-                    "max_query_length": int(info.get("max_query_length", 64)),
-                    "max_answer_length": int(info.get("max_answer_length", 30)),
-                    "allow_no_answer": bool(info.get("version_2_with_negative", False)),
-                    "max_windows": int(qa_max_windows)}
+        settings = {"doc_stride": 128, "max_query_length": 64, "max_answer_length": 30, "allow_no_answer": False,
+                    **(qa_settings or {}), "max_windows": int(qa_max_windows)}
         extra_metadata = settings
         def serve_qa(question, context):
             return qa_outputs(tokenizer, model, question, context, seq_length, **settings)
@@ -195,13 +229,13 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32, p
         if unknown:
             raise ValueError(f"The export uses custom ops {unknown} that the stock TF Serving and TFLite builds may "
                              f"lack (only {SERVING_TEXT_OPS} are known to be there); nothing was written.")
-        metadata = {"task": task, "labels": labels, "seq_length": seq_length, "model_dir": os.path.abspath(model_dir),
-                    "dataset": info.get("dataset"), "custom_ops": ops,
+        metadata = {"task": task, "labels": labels, "seq_length": seq_length,
+                    "model_dir": os.path.abspath(source) if source else None, "dataset": dataset, "custom_ops": ops,
                     "pad_to_seq_length": bool(pad_to_seq_length), **extra_metadata}
         with open(os.path.join(tmp, "assets.extra", METADATA), "w", encoding="utf-8") as f:
             json.dump(metadata, f, indent=2, ensure_ascii=False)
         with open(os.path.join(tmp, "README.md"), "w", encoding="utf-8") as f:
-            f.write(_readme(model_dir, metadata))
+            f.write(_readme(source or type(model).__name__, metadata))
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -22,3 +22,14 @@ def random_features(batch=2, seq=10, vocab=64, seed=0, pad_from=None):
         "input_mask": mask,
         "input_type_ids": (rng.random((batch, seq)) > 0.5).astype("int32") * mask,
     }
+
+
+def real_reviews(n, seed=0):
+    """`n` real Rotten Tomatoes reviews with their labels ("fresh" / "rotten"), a fixed seeded sample."""
+    import random
+
+    from bert_keras.data import real_corpora
+
+    rows = list(real_corpora.rotten_tomatoes())
+    random.Random(seed).shuffle(rows)
+    return [text for text, _ in rows[:n]], [label for _, label in rows[:n]]

@@ -25,7 +25,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import dataclasses  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
-import math  # noqa: E402
 import shutil  # noqa: E402
 import time  # noqa: E402
 
@@ -170,27 +169,13 @@ def _check_labels(task, split, labels, name):
 
 
 def _dataset(task, tokenizer, split, labels, cfg, training):
+    """Fixed-length id batches for tag and qa (classify / regress train on text through `BertClassifier`)."""
     import tensorflow as tf
 
     from bert_keras.text.word_features import pack_words
 
     seq_length, batch = cfg.seq_length, cfg.batch_size
-    if task in ("classify", "regress"):
-        cols = _as_columns(split)
-        if task == "classify":
-            index = {label: i for i, label in enumerate(labels)}
-            y = [index[label] for label in cols["labels"]]
-        else:
-            y = [float(v) for v in cols["labels"]]
-        data = {"text": cols["texts"], "label": y}
-        if cols["texts_b"] is not None:
-            data["text_b"] = cols["texts_b"]
-        ds = tf.data.Dataset.from_tensor_slices(data)
-        size = len(y)
-
-        def featurize(b):
-            return tokenizer(b["text"], b.get("text_b"), seq_length=seq_length), b["label"]
-    elif task == "tag":
+    if task == "tag":
         index = {label: i for i, label in enumerate(labels)}
         words = tf.ragged.constant([tokens for tokens, _ in split], dtype=tf.string)
         tags = tf.ragged.constant([[index[t] for t in ts] for _, ts in split], dtype=tf.int32)
@@ -221,6 +206,13 @@ def _dataset(task, tokenizer, split, labels, cfg, training):
     return ds.with_options(options).prefetch(tf.data.AUTOTUNE), size
 
 
+def _text_inputs(split):
+    """(x, y) of a classify / regress split as `BertClassifier.fit` takes them: texts or (texts, texts_b)."""
+    cols = _as_columns(split)
+    x = cols["texts"] if cols["texts_b"] is None else (cols["texts"], cols["texts_b"])
+    return x, cols["labels"]
+
+
 # ---------------------------------------------------------------------------------------------------- model
 
 
@@ -233,14 +225,18 @@ def _build(task, cfg, tokenizer, labels):
         if encoder.max_sequence_length < cfg.seq_length:
             raise ValueError(f"--seq_length={cfg.seq_length} exceeds the checkpoint's max_sequence_length="
                              f"{encoder.max_sequence_length}.")
+        if tokenizer.vocab_size > encoder.vocab_size:
+            raise ValueError(f"The vocab has {tokenizer.vocab_size} tokens but {cfg.init_checkpoint}'s embedding "
+                             f"table has {encoder.vocab_size} rows; use the checkpoint's own vocab.txt.")
     else:
         encoder = BertEncoder.from_config_name(cfg.config, vocab_size=tokenizer.vocab_size, dropout=cfg.dropout,
                                                attention_dropout=cfg.dropout,
                                                max_sequence_length=max(cfg.seq_length, 128))
-    if task == "classify":
-        return BertClassifier(encoder, num_classes=len(labels), dropout=cfg.dropout)
-    if task == "regress":
-        return BertClassifier(encoder, num_classes=1, dropout=cfg.dropout)
+    if task in ("classify", "regress"):
+        from bert_keras.preprocessing import BertTextPreprocessor
+
+        return BertClassifier(encoder, num_classes=1 if task == "regress" else None, dropout=cfg.dropout,
+                              labels=labels, preprocessor=BertTextPreprocessor(tokenizer, cfg.seq_length))
     if task == "tag":
         return BertTokenClassifier(encoder, num_labels=len(labels), dropout=cfg.dropout)
     return BertSpanQA(encoder)
@@ -266,13 +262,7 @@ def evaluate(task, model, tokenizer, split, labels, cfg):
     from bert_keras import metrics
 
     if task in ("classify", "regress"):
-        ds, _ = _dataset(task, tokenizer, split, labels, dataclasses.replace(cfg, shuffle=False), False)
-        out = model.predict(ds.map(lambda x, y: x), verbose=0)
-        cols = _as_columns(split)
-        if task == "regress":
-            return metrics.regression_metrics([float(v) for v in cols["labels"]], out[:, 0])
-        index = {label: i for i, label in enumerate(labels)}
-        return metrics.classification_metrics([index[v] for v in cols["labels"]], out.argmax(-1))
+        return model.task_metrics(*_text_inputs(split), batch_size=cfg.batch_size)
     if task == "tag":
         import tensorflow as tf
 
@@ -316,7 +306,6 @@ def run(cfg):
     import keras
 
     from trainers import callbacks as cb
-    from bert_keras.optimizers import create_optimizer
 
     strategy, is_chief, _, out_dir = set_up(cfg)
 
@@ -334,20 +323,20 @@ def run(cfg):
         if splits[name]:
             _check_labels(task, splits[name], labels, name)
     tokenizer = _tokenizer(cfg)
-    train_ds, n_train = _dataset(task, tokenizer, splits["train"], labels, cfg, True)
-    eval_ds, _ = _dataset(task, tokenizer, splits["eval"], labels, cfg, False)
-    steps_per_epoch = math.ceil(n_train / cfg.batch_size)
+    if task in ("classify", "regress"):
+        train_x, train_y = _text_inputs(splits["train"])
+        n_train = len(train_y)
+        fit_data = {"x": train_x, "y": train_y, "validation_data": _text_inputs(splits["eval"]),
+                    "batch_size": cfg.batch_size, "shuffle": cfg.shuffle}
+    else:
+        train_ds, n_train = _dataset(task, tokenizer, splits["train"], labels, cfg, True)
+        fit_data = {"x": train_ds, "validation_data": _dataset(task, tokenizer, splits["eval"], labels, cfg, False)[0]}
 
     with strategy.scope():
         model = _build(task, cfg, tokenizer, labels)
-        model.compile(
-            optimizer=create_optimizer("adamw", cfg.learning_rate, steps_per_epoch * cfg.epochs, cfg.warmup_ratio,
-                                       cfg.weight_decay),
-            loss=model.default_loss(),
-            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")] if task == "classify" else None,
-            jit_compile=cfg.jit_compile,
-            steps_per_execution=cfg.steps_per_execution,
-        )
+        # The task's recipe: fused AdamW, warmup + linear decay sized by fit, the task's loss and metrics.
+        model.compile(learning_rate=cfg.learning_rate, warmup_ratio=cfg.warmup_ratio, weight_decay=cfg.weight_decay,
+                      jit_compile=cfg.jit_compile, steps_per_execution=cfg.steps_per_execution)
     # A backup means an interrupted run to resume; without one this is a new run, even in a used directory.
     resume = os.path.isdir(os.path.join(out_dir, "backup"))
     callbacks = [
@@ -357,7 +346,7 @@ def run(cfg):
         keras.callbacks.TensorBoard(os.path.join(out_dir, "logs"), update_freq="epoch"),
     ]
     start = time.time()
-    model.fit(train_ds, validation_data=eval_ds, epochs=cfg.epochs, callbacks=callbacks, verbose=cfg.verbose)
+    model.fit(**fit_data, epochs=cfg.epochs, callbacks=callbacks, verbose=cfg.verbose)
     train_seconds = time.time() - start
     best = os.path.join(out_dir, "best.weights.h5")
     if os.path.exists(best):

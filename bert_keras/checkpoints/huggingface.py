@@ -1,8 +1,7 @@
 """Hugging Face BERT directories: the name map to Google's names, and reading safetensors / pytorch_model.bin.
 
-The map is one function, `hf_name(google_name) -> (hf_name, transpose)`, used in both directions:
-import inverts it over the names a model expects, export (later) applies it. torch `Linear.weight` is
-[out, in], so kernels are transposed; `cls.seq_relationship.weight` is [2, hidden] in both layouts.
+The map is one function, `hf_name(google_name) -> (hf_name, transpose)`, which import inverts over the names
+a model expects. torch `Linear.weight` is [out, in], so kernels are transposed; `cls.seq_relationship.weight` is [2, hidden] in both layouts.
 Safetensors are read with the `safetensors` package's numpy API (no torch needed).
 """
 
@@ -54,15 +53,13 @@ def read_tensors(directory):
     index_path = os.path.join(directory, SAFETENSORS_INDEX_NAME)
     pt_path = os.path.join(directory, PYTORCH_NAME)
     if os.path.exists(st_path) or os.path.exists(index_path):
-        from safetensors.numpy import load_file
-
         if os.path.exists(st_path):
-            return load_file(st_path)
+            return _read_safetensors(st_path)
         with open(index_path, encoding="utf-8") as f:
             shards = sorted(set(json.load(f)["weight_map"].values()))
         tensors = {}
         for shard in shards:
-            tensors.update(load_file(os.path.join(directory, shard)))
+            tensors.update(_read_safetensors(os.path.join(directory, shard)))
         return tensors
     if os.path.exists(pt_path):
         try:
@@ -78,6 +75,22 @@ def read_tensors(directory):
     raise FileNotFoundError(
         f"{directory} has {CONFIG_NAME} but no weights: expected {SAFETENSORS_NAME}, {SAFETENSORS_INDEX_NAME} "
         f"or {PYTORCH_NAME}.")
+
+
+def _read_safetensors(path):
+    """`safetensors.numpy.load_file`, with a truncated or corrupt file named instead of a bare SafetensorError."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} is listed by the checkpoint's index but does not exist; re-download the "
+                                "checkpoint, or re-save it with save_pretrained.")
+    try:
+        return load_file(path)
+    except (SafetensorError, OSError, ValueError) as error:
+        raise ValueError(f"{path} is not a readable safetensors file ({os.path.getsize(path):,} bytes; {error}): "
+                         "truncated or corrupt. Re-download it, or re-save the model with "
+                         "save_pretrained(dir, safe_serialization=True).") from error
 
 
 def to_google_names(hf_tensors, expected_google_names):

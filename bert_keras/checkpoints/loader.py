@@ -57,7 +57,7 @@ def _missing_message(path):
 
 
 def load_checkpoint(path):
-    """Reads a Hugging Face or Google BERT checkpoint (directory, or TF checkpoint prefix).
+    """Reads a Hugging Face or Google BERT checkpoint (directory, TF checkpoint prefix, or hub id).
 
     Raises:
         FileNotFoundError: nothing at `path` in a known layout.
@@ -65,7 +65,9 @@ def load_checkpoint(path):
     """
     if isinstance(path, Checkpoint):
         return path
-    path = os.fspath(path)
+    from bert_keras.checkpoints.hub import resolve_checkpoint
+
+    path = resolve_checkpoint(path)
     if not os.path.exists(path) and not os.path.exists(path + ".index"):
         raise FileNotFoundError(_missing_message(path))
     if os.path.isdir(path) and os.path.exists(os.path.join(path, huggingface.CONFIG_NAME)):

@@ -1,36 +1,62 @@
 """`BertClassifier`: sentence / sentence-pair classification (softmax) or regression (one score) on `pooled_output`.
 
-Same shape as keras-hub's `BertTextClassifier` (dropout + Dense on the pooled [CLS] vector), but on this
-package's encoder and its TF Hub input names, and with regression (`num_classes=1`). Only [CLS] is read, so
-the last transformer block runs for that position alone (`BertEncoder.pooled_output_from`, as Model Garden's
-`output_range=1`): the same logits for about 20% less work on `small` (`benchmarks/`).
+Same shape as keras-hub's `BertTextClassifier` (dropout + Dense on the pooled [CLS] vector, a preprocessor owned
+and saved by the model, `fit` / `predict` on strings), but on this package's encoder and its TF Hub input names,
+with regression (`num_classes=1`), label names kept in the model, batches padded to their longest row and
+grouped by length (`BertTextPreprocessor`), and BERT's fine-tuning recipe as the `compile()` defaults. Only
+[CLS] is read, so the last transformer block runs for that position alone (`BertEncoder.pooled_output_from`,
+as Model Garden's `output_range=1`): the same logits for about 20% less work on `small` (`benchmarks/`).
 """
 
 import keras
+import numpy as np
 
-from bert_keras.models.bert_encoder import INPUT_NAMES, BertEncoder  # noqa: F401  (docstring example)
 from bert_keras.models.encoder_task import EncoderTask, encoder_inputs
+from bert_keras.preprocessing.bert_text_preprocessor import BertTextPreprocessor, text_column
 
 
 @keras.saving.register_keras_serializable(package="bert_keras")
 class BertClassifier(EncoderTask):
-    """Dropout + Dense on the encoder's pooled output.
+    """Dropout + Dense on the encoder's pooled output; with a preprocessor, it trains and predicts on text.
 
     Args:
         encoder: a `BertEncoder` (e.g. from `BertEncoder.from_pretrained`).
-        num_classes: >= 2 for classification (outputs logits), 1 for regression (outputs the score).
+        num_classes: >= 2 for classification (outputs logits), 1 for regression (outputs the score); default
+            `len(labels)`.
         dropout: dropout rate on the pooled output.
+        labels: optional class names in id order; `fit` / `evaluate` then take them as targets, and the export's
+            `label` output returns them. Without them, `fit` on string labels names the classes itself (sorted,
+            as `trainers.finetune` does).
+        preprocessor: a `BertTextPreprocessor`: `fit`, `evaluate` and `predict` take texts (a list or array
+            of strings, or a `(texts_a, texts_b)` tuple of pairs, or a `tf.data.Dataset` of `(text, label)`);
+            None: they take the dicts of int32 ids (`input_word_ids`, `input_mask`, `input_type_ids`).
+
+    With a preprocessor, `predict` returns class probabilities [n, num_classes] (scores [n] for regression) in
+    the input order, as the export's `probabilities` / `score`; with `preprocessor=None` the raw outputs
+    (logits).
 
     Example:
-    >>> import numpy as np
-    >>> model = BertClassifier(BertEncoder.from_config_name("tiny", vocab_size=100), num_classes=3)
-    >>> features = {name: np.ones((2, 8), "int32") for name in INPUT_NAMES}
-    >>> tuple(model(features).shape)
-    (2, 3)
+    >>> from bert_keras import BertEncoder, BertTokenizer
+    >>> tokenizer = BertTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "good", "bad", "film"])
+    >>> model = BertClassifier(BertEncoder.from_config_name("tiny", vocab_size=7), labels=["neg", "pos"],
+    ...                        preprocessor=BertTextPreprocessor(tokenizer, seq_length=16))
+    >>> model.compile(learning_rate=1e-3)
+    >>> _ = model.fit(["good film", "bad film"] * 8, ["pos", "neg"] * 8, batch_size=4, epochs=3, verbose=0)
+    >>> model.predict(["good film", "bad film"], verbose=0).shape
+    (2, 2)
     """
 
-    def __init__(self, encoder, num_classes, dropout=0.1, **kwargs):
-        if not isinstance(num_classes, int) or num_classes < 1:
+    TEXT_TASK = True
+
+    def __init__(self, encoder, num_classes=None, dropout=0.1, labels=None, preprocessor=None, **kwargs):
+        if labels is not None:
+            labels = [str(label) for label in labels]
+            if len(set(labels)) != len(labels) or len(labels) < 2:
+                raise ValueError(f"labels must be >= 2 distinct class names, got {labels}.")
+            if num_classes is not None and num_classes != len(labels):
+                raise ValueError(f"num_classes={num_classes} but {len(labels)} labels {labels}.")
+            num_classes = len(labels)
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(f"num_classes must be 1 (regression) or >= 2 (classes), got {num_classes!r}.")
         inputs = encoder_inputs()
         # The encoder's layers, the last block for [CLS] only: same pooled output, less work.
@@ -43,6 +69,33 @@ class BertClassifier(EncoderTask):
         self.encoder = encoder
         self.num_classes = num_classes
         self.dropout = dropout
+        self.labels = labels
+        self.preprocessor = preprocessor
+
+    @classmethod
+    def from_pretrained(cls, path, num_classes=None, labels=None, seq_length=128, dropout=0.1, **encoder_kwargs):
+        """A classifier on a pretrained checkpoint, with its tokenizer, compiled with the fine-tuning recipe.
+
+        Args:
+            path: a Hugging Face or Google BERT directory, or a hub id (`org/name` or `hf://org/name`) resolved
+                through the Hugging Face cache (`bert_keras.checkpoints.hub.resolve_checkpoint`).
+            num_classes, labels: as the constructor (one of them).
+            seq_length: the longest packed row; batches are padded only to their own longest row.
+            dropout: dropout in the encoder (hidden and attention) and on the pooled output.
+            **encoder_kwargs: overrides for `BertEncoder.from_pretrained` (e.g. `dtype`).
+
+        Example: `BertClassifier.from_pretrained(path, labels=["rotten", "fresh"]).fit(texts, labels)`.
+        """
+        encoder, tokenizer = cls._load_pretrained(path, seq_length, dropout, **encoder_kwargs)
+        model = cls(encoder, num_classes=num_classes, dropout=dropout, labels=labels,
+                    preprocessor=BertTextPreprocessor(tokenizer, seq_length))
+        model.compile()
+        return model
+
+    @property
+    def task(self):
+        """"classify" or "regress": the export's signatures follow it."""
+        return "classify" if self.num_classes > 1 else "regress"
 
     def default_loss(self):
         """Softmax cross-entropy on logits, or mean squared error for regression."""
@@ -50,5 +103,81 @@ class BertClassifier(EncoderTask):
             return keras.losses.MeanSquaredError()
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
+    def default_metrics(self):
+        """Accuracy for classification; none for regression (its loss is the MSE)."""
+        if self.num_classes == 1:
+            return None
+        return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
     def task_config(self):
-        return {"num_classes": self.num_classes, "dropout": self.dropout}
+        return {"num_classes": self.num_classes, "dropout": self.dropout, "labels": None if self.labels is None else list(self.labels)}
+
+    # ------------------------------------------------------------------------------------------ text path
+
+    def _text_inputs(self, x):
+        if isinstance(x, tuple):
+            if len(x) != 2:
+                raise ValueError(f"Sentence pairs are a tuple (texts_a, texts_b); got a tuple of {len(x)}.")
+            a, b = text_column(x[0], "texts_a"), text_column(x[1], "texts_b")
+            if len(a) != len(b):
+                raise ValueError(f"{len(a)} texts_a but {len(b)} texts_b.")
+            return a, b
+        return text_column(x), None
+
+    def _targets(self, y):
+        y = np.asarray(y.numpy() if hasattr(y, "numpy") else y)
+        if y.ndim != 1:
+            raise ValueError(f"Targets must be 1-D (one per text), got shape {y.shape}.")
+        if self.num_classes == 1:
+            if y.dtype.kind not in "iuf":
+                raise ValueError(f"Regression targets must be numbers, got dtype {y.dtype}.")
+            return (y.astype("float32"),)
+        if y.dtype.kind in "USO":
+            names = [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in y]
+            if self.labels is None:
+                found = sorted(set(names))
+                if len(found) != self.num_classes:
+                    raise ValueError(f"The targets hold {len(found)} class names {found[:10]} but the model has "
+                                     f"num_classes={self.num_classes}; pass labels=[...] in id order.")
+                self.labels = found
+            index = {label: i for i, label in enumerate(self.labels)}
+            for i, name in enumerate(names):
+                if name not in index:
+                    raise ValueError(f"Target {i} is {name!r}, not one of the model's labels {self.labels}; fix the "
+                                     "label, or train a model that has it.")
+            return (np.array([index[name] for name in names], "int32"),)
+        if y.dtype.kind not in "iu" or (len(y) and (y.min() < 0 or y.max() >= self.num_classes)):
+            raise ValueError(f"Class ids must be ints in [0, {self.num_classes}), got dtype {y.dtype}"
+                             + (f", range [{y.min()}, {y.max()}]" if y.dtype.kind in "iuf" and len(y) else "") + ".")
+        return (y.astype("int32"),)
+
+    def _finish_predictions(self, outputs):
+        if self.num_classes == 1:
+            return outputs[:, 0]
+        return keras.ops.convert_to_numpy(keras.ops.softmax(outputs, axis=-1))
+
+    def predict_labels(self, x, batch_size=None):
+        """Label names (ids if the model has none) of the most probable class, for texts."""
+        ids = self.predict(x, batch_size=batch_size, verbose=0).argmax(-1)
+        return [self.labels[i] for i in ids] if self.labels else ids.tolist()
+
+    def task_metrics(self, x, y, batch_size=None):
+        """The task's metrics on texts (what `trainers.finetune` writes to metrics.json): accuracy, macro_f1 and
+        mcc for classification; pearson, spearman and mse for regression."""
+        from bert_keras import metrics
+
+        predictions = self.predict(x, batch_size=batch_size, verbose=0)
+        (targets,) = self._targets(y)
+        if self.num_classes == 1:
+            return metrics.regression_metrics(targets, predictions)
+        return metrics.classification_metrics(targets, predictions.argmax(-1))
+
+    def export(self, filepath, format="tf_saved_model", version=None, **kwargs):
+        """With a preprocessor: writes the string-in TF Serving SavedModel of `python -m export.saved_model`
+        (signatures `serving_default(text)`, `serve_pair`, `embed`, `preprocess`, `serve_features`) to
+        `filepath/<version>/` and returns that path. Without one: Keras's `Model.export`."""
+        if self.preprocessor is None or format != "tf_saved_model":
+            return super().export(filepath, format=format, **kwargs)
+        from export.saved_model import export_task_model
+
+        return export_task_model(self, filepath, version=version, **kwargs)

@@ -13,7 +13,7 @@ import keras
 
 from bert_keras.layers.masked_lm_head import BertMaskedLMHead
 from bert_keras.layers.next_sentence_head import NextSentenceHead
-from bert_keras.models.bert_encoder import INPUT_NAMES, BertEncoder  # noqa: F401  (docstring example)
+from bert_keras.models.bert_encoder import INPUT_NAMES, BertEncoder  # noqa: F401  (used by the docstring example, run by make test)
 from bert_keras.models.encoder_task import EncoderTask, encoder_inputs
 
 logger = logging.getLogger(__name__)

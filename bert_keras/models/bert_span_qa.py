@@ -7,7 +7,7 @@ keras-hub has no span-QA task. Windowing of long contexts, answer labels and n-b
 import keras
 from keras import ops
 
-from bert_keras.models.bert_encoder import INPUT_NAMES  # noqa: F401  (docstring example)
+from bert_keras.models.bert_encoder import INPUT_NAMES  # noqa: F401  (used by the docstring example, run by make test)
 from bert_keras.models.encoder_task import EncoderTask, encoder_inputs
 
 

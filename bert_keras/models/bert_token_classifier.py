@@ -8,7 +8,7 @@ tags back into entity spans with character offsets in the original text.
 import keras
 
 from bert_keras.metrics.tagging import bio_spans
-from bert_keras.models.bert_encoder import INPUT_NAMES  # noqa: F401  (docstring example)
+from bert_keras.models.bert_encoder import INPUT_NAMES  # noqa: F401  (used by the docstring example, run by make test)
 from bert_keras.models.encoder_task import EncoderTask, encoder_inputs
 
 IGNORE_LABEL = -1

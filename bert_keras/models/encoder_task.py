@@ -1,6 +1,18 @@
-"""`EncoderTask`: the base of the task heads, a functional model around a `BertEncoder`, saved with it."""
+"""`EncoderTask`: the base of the task models, a functional model around a `BertEncoder`, saved with it.
+
+It gives every task model keras-hub's Task conventions: a `preprocessor` that the model owns and saves
+(`preprocessor=None` opens the id path, where the model takes the dicts of int32 ids), `compile()` with the
+fine-tuning recipe as its defaults (fused AdamW, warmup + linear decay sized from the `fit` call, the task's
+loss and metrics), and `fit` / `evaluate` / `predict` on raw text. Keras's own `Model.fit` does the training:
+the text path only builds the `tf.data` pipeline (`BertTextPreprocessor.dataset`: each batch padded to its
+longest row, batches grouped by length when training) and hands it over.
+"""
+
+import math
 
 import keras
+import numpy as np
+import tensorflow as tf
 
 from bert_keras.models.bert_encoder import INPUT_NAMES
 
@@ -11,17 +23,240 @@ def encoder_inputs():
 
 
 class EncoderTask(keras.Model):
-    """Serializes `self.encoder` inside the head's config; subclasses list their own arguments in `task_config`."""
+    """Base of the task models: serializes `encoder` and `preprocessor` in the config, trains on text.
+
+    Subclasses list their own constructor arguments in `task_config`, their loss in `default_loss` and their
+    Keras metrics in `default_metrics`; text tasks set `self.preprocessor` and implement `_text_inputs` (x ->
+    text columns), `_targets` (y -> arrays) and `_finish_predictions`.
+    """
+
+    DEFAULT_BATCH_SIZE = 32
+    TEXT_TASK = False  # True: the constructor takes `preprocessor`, saved in the config
 
     def task_config(self):
         return {}
 
+    def default_loss(self):
+        return None
+
+    def default_metrics(self):
+        return None
+
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable,
-                "encoder": keras.saving.serialize_keras_object(self.encoder), **self.task_config()}
+        config = {"name": self.name, "trainable": self.trainable,
+                  "encoder": keras.saving.serialize_keras_object(self.encoder), **self.task_config()}
+        if self.TEXT_TASK:
+            config["preprocessor"] = (None if self.preprocessor is None
+                                      else keras.saving.serialize_keras_object(self.preprocessor))
+        return config
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
         config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        if config.get("preprocessor") is not None:
+            config["preprocessor"] = keras.saving.deserialize_keras_object(config["preprocessor"])
         return cls(**config)
+
+    # ------------------------------------------------------------------------------------------ preprocessor
+
+    @property
+    def preprocessor(self):
+        return getattr(self, "_preprocessor", None)
+
+    @preprocessor.setter
+    def preprocessor(self, preprocessor):
+        if preprocessor is not None:
+            tokenizer = getattr(preprocessor, "tokenizer", None)
+            if tokenizer is None:
+                raise ValueError(f"preprocessor must be a bert_keras preprocessor (with a tokenizer) or None, got "
+                                 f"{type(preprocessor).__name__}.")
+            if tokenizer.vocab_size > self.encoder.vocab_size:
+                raise ValueError(
+                    f"The tokenizer's vocabulary has {tokenizer.vocab_size} tokens but the encoder's embedding "
+                    f"table has {self.encoder.vocab_size} rows: ids >= {self.encoder.vocab_size} would fail on CPU "
+                    "and read zeros on GPU. Use the vocab.txt that came with the checkpoint, or build the encoder "
+                    f"with vocab_size={tokenizer.vocab_size}.")
+            if preprocessor.seq_length > self.encoder.max_sequence_length:
+                raise ValueError(
+                    f"The preprocessor's seq_length={preprocessor.seq_length} exceeds the encoder's "
+                    f"max_sequence_length={self.encoder.max_sequence_length}; pass seq_length <= "
+                    f"{self.encoder.max_sequence_length}.")
+        self._preprocessor = preprocessor
+
+    @staticmethod
+    def _load_pretrained(path, seq_length, dropout, **encoder_kwargs):
+        """(encoder, tokenizer) of a checkpoint directory or hub id, checked against each other."""
+        from bert_keras.checkpoints.hub import resolve_checkpoint
+        from bert_keras.models.bert_encoder import BertEncoder
+        from bert_keras.text.bert_tokenizer import BertTokenizer
+
+        directory = resolve_checkpoint(path)
+        encoder = BertEncoder.from_pretrained(directory, dropout=dropout, attention_dropout=dropout, **encoder_kwargs)
+        tokenizer = BertTokenizer.from_pretrained(directory, seq_length=seq_length)
+        return encoder, tokenizer
+
+    # ------------------------------------------------------------------------------------------ compile
+
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", learning_rate=5e-5, warmup_ratio=0.1,
+                weight_decay=0.01, **kwargs):
+        """Keras `compile`, with BERT's fine-tuning recipe for every argument left at "auto".
+
+        Args:
+            optimizer: "auto": fused AdamW (`bert_keras.optimizers.create_optimizer`) with `learning_rate`,
+                linear warmup over `warmup_ratio` of the steps then linear decay to 0, sized by the first
+                `fit` call (its epochs times its batches), `weight_decay` except on biases and LayerNorm,
+                global-norm clipping at 1.0. Or any Keras optimizer.
+            loss: "auto": the task's `default_loss()`.
+            metrics: "auto": the task's `default_metrics()`.
+            **kwargs: the rest of `keras.Model.compile` (`jit_compile`, `steps_per_execution`, ...).
+        """
+        from bert_keras.optimizers import create_optimizer
+
+        self._schedule_from_fit = isinstance(optimizer, str) and optimizer == "auto"
+        if self._schedule_from_fit:
+            optimizer = create_optimizer("adamw", learning_rate, total_steps=1, warmup_ratio=warmup_ratio,
+                                         weight_decay=weight_decay)
+            self._warmup_ratio = warmup_ratio
+        if isinstance(loss, str) and loss == "auto":
+            loss = self.default_loss()
+        if isinstance(metrics, str) and metrics == "auto":
+            metrics = self.default_metrics()
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def compile_from_config(self, config):
+        """Recompiles a loaded model with its saved optimizer (state restored by Keras), loss and metrics."""
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    def _size_schedule(self, total_steps):
+        """Sets the "auto" schedule's length before the first training step (its values are traced in)."""
+        if not getattr(self, "_schedule_from_fit", False) or total_steps is None:
+            return
+        if int(self.optimizer.iterations.numpy()) > 0:
+            return  # a later fit continues the schedule it started
+        schedule = self.optimizer._learning_rate
+        schedule.total_steps = max(1, int(total_steps))
+        schedule.warmup_steps = int(round(self._warmup_ratio * schedule.total_steps))
+
+    # ------------------------------------------------------------------------------------------ text data
+
+    def _text_inputs(self, x):
+        raise NotImplementedError(f"{type(self).__name__} has no text path; set preprocessor=None and pass ids.")
+
+    def _targets(self, y):
+        return (np.asarray(y),)
+
+    def _finish_predictions(self, outputs):
+        return outputs
+
+    def _text_dataset(self, x, y=None, sample_weight=None, batch_size=None, training=False, shuffle=False):
+        """(dataset, batches, row order or None) for text inputs and optional targets."""
+        if isinstance(x, tf.data.Dataset):
+            if y is not None or sample_weight is not None:
+                raise ValueError("Pass a tf.data.Dataset of (text, label) alone, without y or sample_weight.")
+            x, y, sample_weight = _read_text_dataset(x)
+        texts, pairs = self._text_inputs(x)
+        targets = ()
+        if y is not None:
+            targets = self._targets(y)
+            for name, target in zip(("labels",), targets):
+                if len(target) != len(texts):
+                    raise ValueError(f"{len(texts)} texts but {len(target)} {name}.")
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, "float32")
+            if len(sample_weight) != len(texts):
+                raise ValueError(f"{len(texts)} texts but {len(sample_weight)} sample weights.")
+            targets = (*targets, sample_weight)
+        return self.preprocessor.dataset(texts, pairs, targets, batch_size=batch_size or self.DEFAULT_BATCH_SIZE,
+                                         shuffle=training and shuffle, sort_by_length=not training)
+
+    # ------------------------------------------------------------------------------------------ Keras API
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, sample_weight=None, steps_per_epoch=None, **kwargs):
+        """Keras `fit`; on text when the model has a preprocessor (lists or arrays of strings, `(texts_a,
+        texts_b)` pairs, or a `tf.data.Dataset` of `(text, label)`), with batches padded to their longest row
+        and grouped by length (seeded by Keras's global seed, `keras.utils.set_random_seed`)."""
+        if self.preprocessor is None:
+            if steps_per_epoch is None:
+                steps_per_epoch = _batches_of(x, batch_size)
+            self._size_schedule(None if steps_per_epoch is None else steps_per_epoch * epochs)
+            return super().fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+                               validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
+                               sample_weight=sample_weight, steps_per_epoch=steps_per_epoch, **kwargs)
+        if validation_split:
+            raise ValueError("validation_split is not supported on text inputs; pass validation_data=(texts, "
+                             "labels) (a seeded split of your own keeps the same examples out on every run).")
+        dataset, batches, _ = self._text_dataset(x, y, sample_weight, batch_size, training=True, shuffle=shuffle)
+        if validation_data is not None:
+            validation_data = self._text_dataset(*_unpack_validation(validation_data), batch_size=batch_size)[0]
+        self._size_schedule((steps_per_epoch or batches) * epochs)
+        return super().fit(dataset, epochs=epochs, verbose=verbose, callbacks=callbacks, shuffle=False,
+                           validation_data=validation_data, steps_per_epoch=steps_per_epoch, **kwargs)
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, **kwargs):
+        """Keras `evaluate`; on text (as `fit` takes it) when the model has a preprocessor."""
+        if self.preprocessor is None or kwargs.get("_use_cached_eval_dataset"):  # the latter: fit's validation
+            return super().evaluate(x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
+                                    **kwargs)
+        dataset = self._text_dataset(x, y, sample_weight, batch_size)[0]
+        return super().evaluate(dataset, verbose=verbose, **kwargs)
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Keras `predict`; on text when the model has a preprocessor, in the input order (batched by length
+        inside), with the task's outputs (see the subclass)."""
+        if self.preprocessor is None:
+            return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
+        dataset, _, order = self._text_dataset(x, batch_size=batch_size)
+        outputs = super().predict(dataset, verbose=verbose, callbacks=callbacks)
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(len(order))
+        return self._finish_predictions(keras.tree.map_structure(lambda a: a[inverse], outputs))
+
+
+def _batches_of(x, batch_size):
+    """Batches per epoch of Keras-style id inputs, when it can be known without reading them."""
+    if isinstance(x, tf.data.Dataset):
+        n = int(x.cardinality())
+        return n if n > 0 else None
+    first = next(iter(x.values()), None) if isinstance(x, dict) else x
+    if first is None or not hasattr(first, "__len__"):
+        return None
+    return math.ceil(len(first) / (batch_size or 32))
+
+
+def _unpack_validation(validation_data):
+    if isinstance(validation_data, tf.data.Dataset):
+        return (validation_data,)
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        raise ValueError("validation_data must be (texts, labels), (texts, labels, sample_weights) or a "
+                         "tf.data.Dataset of (text, label).")
+    return tuple(validation_data)
+
+
+def _read_text_dataset(dataset):
+    """(x, y, sample_weight) columns of a finite `tf.data.Dataset` of `(text, label[, weight])` or
+    `((text_a, text_b), label)` elements, batched or not. Texts are small: reading them once into memory is what
+    lets batches be grouped by length."""
+    spec = dataset.element_spec
+    if not isinstance(spec, tuple) or len(spec) not in (2, 3):
+        raise ValueError(f"Expected a dataset of (text, label) or ((text_a, text_b), label) elements, got "
+                         f"element_spec {spec}.")
+    first = keras.tree.flatten(spec[0])[0]
+    if first.dtype != tf.string:
+        raise ValueError(f"The dataset's texts must be tf.string, got {first.dtype}; with preprocessor=None the "
+                         "model takes id dicts instead.")
+    if first.shape.rank == 1:
+        dataset = dataset.unbatch()
+    if int(dataset.cardinality()) == tf.data.INFINITE_CARDINALITY:
+        raise ValueError("The dataset is infinite (repeat()?): pass a finite one; fit(epochs=...) repeats it.")
+    columns = [[] for _ in keras.tree.flatten(spec)]
+    for batch in dataset.batch(4096).as_numpy_iterator():
+        for column, values in zip(columns, keras.tree.flatten(batch)):
+            column.append(values)
+    flat = [np.concatenate(column) if column else np.array([]) for column in columns]
+    structure = keras.tree.pack_sequence_as(spec, flat)
+    return structure[0], structure[1], structure[2] if len(structure) == 3 else None

@@ -192,7 +192,7 @@ class BertTokenizer(keras.layers.Layer):
 
     @classmethod
     def from_pretrained(cls, path, lower_case=None, **kwargs):
-        """Builds the tokenizer of a checkpoint directory (Hugging Face or Google) or from a vocab file.
+        """Builds the tokenizer of a checkpoint directory (Hugging Face or Google), hub id, or vocab file.
 
         Case handling comes from, in order: `lower_case` if given; `do_lower_case` in the directory's
         `tokenizer_config.json` (Hugging Face); otherwise the vocab itself: a vocab with upper-case tokens is
@@ -202,7 +202,9 @@ class BertTokenizer(keras.layers.Layer):
             FileNotFoundError: no `vocab.txt` at `path`.
             ValueError: a tokenizer configuration this tokenizer cannot reproduce.
         """
-        path = os.fspath(path)
+        from bert_keras.checkpoints.hub import resolve_checkpoint
+
+        path = resolve_checkpoint(path)
         vocab_path = path if os.path.isfile(path) else os.path.join(path, "vocab.txt")
         if not os.path.exists(vocab_path):
             raise FileNotFoundError(

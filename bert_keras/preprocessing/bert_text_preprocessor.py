@@ -1,0 +1,196 @@
+"""`BertTextPreprocessor`: raw texts (or sentence pairs) -> batches of BERT features padded to their longest row.
+
+The preprocessor that a text task model owns (keras-hub's `BertTextClassifierPreprocessor` shape: a tokenizer
+and a sequence length, serialized inside the task's `.keras` file). It adds what keras-hub's lacks:
+
+- **dynamic padding**: each batch is padded only to its longest row, rounded up to `pad_to_multiple_of` so that
+  the compiled train / predict functions see few shapes (BERT's outputs at real positions do not depend on the
+  padding columns, which are masked);
+- **length grouping** for training (Hugging Face's `group_by_length`): the shuffled examples are cut into
+  windows of `50 * batch_size`, each window sorted by length and batched, and the batches shuffled again, so
+  batches hold similar lengths while every epoch still sees a new, seeded order;
+- batches sorted by length for `predict` / `evaluate` (the returned row order maps them back).
+
+Texts are tokenized once (tensorflow-text's `FastBertTokenizer`, through `BertTokenizer.tokenize`), and the
+ragged ids go through `tf.data`; only packing runs per batch.
+"""
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from bert_keras.text.bert_tokenizer import BertTokenizer
+from bert_keras.text.segment_packer import pack_segments
+
+# Hugging Face's `group_by_length` sorts within "megabatches" of 50 batches.
+GROUP_WINDOW_BATCHES = 50
+
+
+@keras.saving.register_keras_serializable(package="bert_keras")
+class BertTextPreprocessor(keras.layers.Layer):
+    """Tokenizes and packs texts or text pairs, padding each batch to its longest row.
+
+    Args:
+        tokenizer: a `BertTokenizer`.
+        seq_length: the longest packed row (texts are truncated to it); default: the tokenizer's.
+        pad_to_multiple_of: batch widths are rounded up to a multiple of this (1: exact longest row);
+            never past `seq_length`.
+
+    Example:
+    >>> tokenizer = BertTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "hello", "world"])
+    >>> preprocessor = BertTextPreprocessor(tokenizer, seq_length=16, pad_to_multiple_of=4)
+    >>> preprocessor(["hello world", "hello"])["input_word_ids"].numpy().tolist()
+    [[2, 4, 5, 3], [2, 4, 3, 0]]
+    """
+
+    def __init__(self, tokenizer, seq_length=None, pad_to_multiple_of=8, **kwargs):
+        kwargs.setdefault("trainable", False)
+        super().__init__(**kwargs)
+        if not isinstance(tokenizer, BertTokenizer):
+            raise ValueError(f"tokenizer must be a bert_keras BertTokenizer, got {type(tokenizer).__name__}.")
+        seq_length = tokenizer.seq_length if seq_length is None else seq_length
+        if isinstance(seq_length, bool) or not isinstance(seq_length, int) or seq_length < 4:
+            raise ValueError(f"seq_length must be an int >= 4 (room for [CLS] a [SEP] b [SEP]), got {seq_length!r}.")
+        if isinstance(pad_to_multiple_of, bool) or not isinstance(pad_to_multiple_of, int) or pad_to_multiple_of < 1:
+            raise ValueError(f"pad_to_multiple_of must be a positive int, got {pad_to_multiple_of!r}.")
+        self.tokenizer = tokenizer
+        self.seq_length = seq_length
+        self.pad_to_multiple_of = pad_to_multiple_of
+        self.built = True
+
+    def call(self, texts, pair_texts=None):
+        """Features of one batch, int32 [batch, width] with width = the longest row rounded up (<= seq_length)."""
+        a = self.tokenizer.tokenize(texts)
+        b = None if pair_texts is None else self.tokenizer.tokenize(pair_texts)
+        return self.pack(a, b)
+
+    def __call__(self, texts, pair_texts=None):
+        # Strings have no Keras tensor form (as BertTokenizer): skip Layer.__call__'s input conversion.
+        return self.call(texts, pair_texts)
+
+    def pack(self, ids_a, ids_b=None):
+        """Packs ragged WordPiece ids (from `tokenizer.tokenize`) into features padded to the batch's width."""
+        tok = self.tokenizer
+        features, _ = pack_segments(ids_a, self.seq_length, tok.cls_id, tok.sep_id, tok.pad_id, segment_b=ids_b,
+                                    truncation=tok.truncation)
+        longest = tf.reduce_max(tf.concat([tf.reduce_sum(features["input_mask"], axis=1), [1]], axis=0))
+        multiple = self.pad_to_multiple_of
+        width = tf.minimum((longest + multiple - 1) // multiple * multiple, self.seq_length)
+        return {name: value[:, :width] for name, value in features.items()}
+
+    def tokenize_columns(self, texts, pair_texts=None):
+        """(ids_a, ids_b or None, packed lengths) for whole columns of texts, tokenized once, in chunks."""
+        chunks_a, chunks_b = [], []
+        for start in range(0, len(texts), 4096):
+            chunks_a.append(self.tokenizer.tokenize(texts[start:start + 4096]))
+            if pair_texts is not None:
+                chunks_b.append(self.tokenizer.tokenize(pair_texts[start:start + 4096]))
+        ids_a = tf.concat(chunks_a, axis=0) if chunks_a else tf.ragged.constant([], tf.int32, ragged_rank=1)
+        ids_b = None
+        lengths = ids_a.row_lengths().numpy() + 2
+        if pair_texts is not None:
+            ids_b = tf.concat(chunks_b, axis=0) if chunks_b else tf.ragged.constant([], tf.int32, ragged_rank=1)
+            lengths = lengths + ids_b.row_lengths().numpy() + 1
+        return ids_a, ids_b, np.minimum(lengths, self.seq_length)
+
+    def dataset(self, texts, pair_texts=None, targets=(), batch_size=32, shuffle=False, seed=None,
+                sort_by_length=False, group_by_length=True):
+        """A `tf.data.Dataset` of `(features, *targets)` batches, each padded to its own longest row.
+
+        Args:
+            texts: a sequence of strings (a list or a 1-D numpy array of str / bytes).
+            pair_texts: optional second segments, one per text.
+            targets: arrays aligned with `texts` (labels, sample weights), batched alongside.
+            batch_size: rows per batch.
+            shuffle: reshuffle every epoch (seeded by `seed`, else by TensorFlow's global seed); with
+                `group_by_length`, the shuffled rows are cut into windows of 50 batches, each window sorted by
+                length and batched, and the batches shuffled again (Hugging Face's `group_by_length`).
+            seed: seed of the shuffles.
+            sort_by_length: without shuffling, batch the rows in order of length (the least padding; for
+                predict and evaluate); the returned order maps batches back to the input.
+            group_by_length: see `shuffle`.
+
+        Returns:
+            (dataset, number of batches, row order: indices into the input in the order batched, or None when
+            shuffled).
+        """
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
+        ids_a, ids_b, lengths = self.tokenize_columns(texts, pair_texts)
+        n = len(lengths)
+        order = None
+        if not shuffle:
+            order = np.argsort(lengths, kind="stable") if sort_by_length else np.arange(n)
+            if sort_by_length:
+                ids_a = tf.gather(ids_a, order)
+                ids_b = None if ids_b is None else tf.gather(ids_b, order)
+                lengths = lengths[order]
+                targets = tuple(np.asarray(t)[order] for t in targets)
+        columns = {"a": ids_a, "length": lengths.astype("int32")}
+        if ids_b is not None:
+            columns["b"] = ids_b
+        for i, target in enumerate(targets):
+            columns[f"target_{i}"] = np.asarray(target)
+        ds = tf.data.Dataset.from_tensor_slices(columns)
+        group = shuffle and group_by_length
+        if shuffle:
+            ds = ds.shuffle(max(1, n), seed=seed, reshuffle_each_iteration=True)
+        if group:
+            ds = ds.batch(batch_size * GROUP_WINDOW_BATCHES).map(_sorted_by_length).unbatch()
+        ds = ds.batch(batch_size)
+        if group:
+            ds = ds.shuffle(GROUP_WINDOW_BATCHES, seed=None if seed is None else seed + 1,
+                            reshuffle_each_iteration=True)
+
+        def to_features(batch):
+            features = self.pack(batch["a"], batch.get("b"))
+            outputs = tuple(batch[f"target_{i}"] for i in range(len(targets)))
+            return (features, *outputs) if outputs else features
+
+        batches = math.ceil(n / batch_size)
+        ds = ds.map(to_features, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        ds = ds.apply(tf.data.experimental.assert_cardinality(batches))  # lost by unbatch(); Keras reads it
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        return ds.with_options(options).prefetch(tf.data.AUTOTUNE), batches, order
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(tokenizer=keras.saving.serialize_keras_object(self.tokenizer), seq_length=self.seq_length,
+                      pad_to_multiple_of=self.pad_to_multiple_of)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["tokenizer"] = keras.saving.deserialize_keras_object(config["tokenizer"])
+        return cls(**config)
+
+
+def _sorted_by_length(window):
+    order = tf.argsort(window["length"], stable=True)
+    return {name: tf.gather(value, order) for name, value in window.items()}
+
+
+def text_column(values, name="texts"):
+    """A 1-D numpy array of str/bytes from a list, tuple, numpy array or string tensor; refuses anything else
+    with the position and type of the first bad value."""
+    if isinstance(values, (str, bytes)):
+        raise ValueError(f"{name} must be a batch of strings; wrap a single text in a list: [{values!r}].")
+    if isinstance(values, tf.Tensor):
+        values = values.numpy()
+    array = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one string per example), got shape {array.shape}.")
+    if array.dtype.kind not in "USO":
+        raise ValueError(f"{name} must hold strings, got dtype {array.dtype}; with preprocessor=None the model "
+                         "takes id dicts instead.")
+    if array.dtype.kind == "O":
+        for i, value in enumerate(array):
+            if not isinstance(value, (str, bytes)):
+                raise ValueError(f"{name}[{i}] is {type(value).__name__} {value!r}, not a string.")
+    if len(array) == 0:
+        raise ValueError(f"{name} is empty.")
+    return array
