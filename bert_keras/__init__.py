@@ -16,9 +16,10 @@ from bert_keras import configs  # noqa: E402
 from bert_keras.checkpoints import load_checkpoint, save_google_checkpoint  # noqa: E402
 from bert_keras.models import (BertClassifier, BertEncoder, BertPretrainer, BertSpanQA,  # noqa: E402
                                BertTextEmbedder, BertTokenClassifier)
+from bert_keras.optimizers import FusedAdamW, WarmupLinearDecay, create_optimizer  # noqa: E402
 from bert_keras.preprocessing import BertTextPreprocessor  # noqa: E402
 from bert_keras.text.bert_tokenizer import BertTokenizer  # noqa: E402
 from bert_keras.text.vocab import learn_vocab  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["BertClassifier", "BertEncoder", "BertPretrainer", "BertSpanQA", "BertTextEmbedder", "BertTextPreprocessor", "BertTokenClassifier", "BertTokenizer", "configs", "learn_vocab", "load_checkpoint", "save_google_checkpoint"]
+__all__ = ["FusedAdamW", "WarmupLinearDecay", "create_optimizer", "BertClassifier", "BertEncoder", "BertPretrainer", "BertSpanQA", "BertTextEmbedder", "BertTextPreprocessor", "BertTokenClassifier", "BertTokenizer", "configs", "learn_vocab", "load_checkpoint", "save_google_checkpoint"]

@@ -1,32 +1,29 @@
 """CoNLL / BIO reader: one `token ... tag` line per token (tab or space separated, the tag last), a blank line
 between sentences, `-DOCSTART-` lines skipped (CoNLL-2003)."""
 
-import os
+from bert_keras.data.utf8_file import read_utf8
 
 
 def read_conll(path):
     """Returns [(tokens, tags)] per sentence; a line with a single column raises with file and line."""
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"Data file {path} does not exist.")
     sentences, tokens, tags = [], [], []
-    with open(path, encoding="utf-8") as f:
-        for line_no, line in enumerate(f, start=1):
-            line = line.rstrip("\n").rstrip("\r")
-            if not line.strip():
-                if tokens:
-                    sentences.append((tokens, tags))
-                tokens, tags = [], []
-                continue
-            fields = line.split("\t") if "\t" in line else line.split()
-            if fields[0] == "-DOCSTART-":
-                continue
-            if len(fields) < 2:
-                raise ValueError(f"{path}:{line_no}: expected 'token tag', found {line!r}.")
-            tag = fields[-1].strip()
-            if tag != "O" and not (tag[:2] in ("B-", "I-") and len(tag) > 2):
-                raise ValueError(f"{path}:{line_no}: tag {tag!r} is not BIO (O, B-TYPE or I-TYPE).")
-            tokens.append(fields[0])
-            tags.append(tag)
+    for line_no, line in enumerate(read_utf8(path).split("\n"), start=1):
+        line = line.rstrip("\n").rstrip("\r")
+        if not line.strip():
+            if tokens:
+                sentences.append((tokens, tags))
+            tokens, tags = [], []
+            continue
+        fields = line.split("\t") if "\t" in line else line.split()
+        if fields[0] == "-DOCSTART-":
+            continue
+        if len(fields) < 2:
+            raise ValueError(f"{path}:{line_no}: expected 'token tag', found {line!r}.")
+        tag = fields[-1].strip()
+        if tag != "O" and not (tag[:2] in ("B-", "I-") and len(tag) > 2):
+            raise ValueError(f"{path}:{line_no}: tag {tag!r} is not BIO (O, B-TYPE or I-TYPE).")
+        tokens.append(fields[0])
+        tags.append(tag)
     if tokens:
         sentences.append((tokens, tags))
     if not sentences:

@@ -8,7 +8,8 @@ valid answer (and not marked impossible) is skipped too. Nothing is silently wro
 import dataclasses
 import json
 import logging
-import os
+
+from bert_keras.data.utf8_file import read_utf8
 
 logger = logging.getLogger(__name__)
 
@@ -24,13 +25,11 @@ class SquadExample:
 
 def read_squad(path):
     """Returns (examples, stats); stats counts questions, skipped answers and skipped questions."""
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"SQuAD file {path} does not exist.")
-    with open(path, encoding="utf-8") as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path} is not valid JSON ({e}); expected a SQuAD file with a 'data' list.") from None
+    try:
+        data = json.loads(read_utf8(path))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}:{e.lineno}: not valid JSON ({e.msg}, column {e.colno}); expected a SQuAD file "
+                         "with a 'data' list.") from None
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise ValueError(f"{path} has no top-level 'data' list; is it a SQuAD v1.1/v2.0 file?")
     examples, stats = [], {"questions": 0, "skipped_answers": 0, "skipped_questions": 0}

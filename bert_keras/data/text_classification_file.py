@@ -6,7 +6,9 @@ Malformed rows raise a `ValueError` naming the file and line; nothing is dropped
 """
 
 import csv
-import os
+import io
+
+from bert_keras.data.utf8_file import read_utf8
 
 TEXT_NAMES = ("sentence", "text", "sentence1", "text_a", "question", "question1", "#1 string", "premise")
 TEXT_B_NAMES = ("sentence2", "text_b", "question2", "#2 string", "hypothesis", "answer")
@@ -19,11 +21,9 @@ def _delimiter(path):
 
 def read_text_classification_file(path, regression=False):
     """Reads (texts, texts_b or None, labels, line numbers); labels are strings, or floats with `regression=True`."""
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"Data file {path} does not exist.")
-    with open(path, encoding="utf-8", newline="") as f:
-        rows = [(n, row) for n, row in enumerate(csv.reader(f, delimiter=_delimiter(path),
-                                                             quoting=csv.QUOTE_MINIMAL), start=1) if row]
+    text = read_utf8(path)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(path), quoting=csv.QUOTE_MINIMAL)
+    rows = [(n, row) for n, row in enumerate(reader, start=1) if row]
     if not rows:
         raise ValueError(f"{path} is empty; expected rows of text[, text_b], label.")
     header = [c.strip().lower() for c in rows[0][1]]

@@ -31,3 +31,22 @@ def test_legacy_gamma_beta_names_are_read():
     out, unused = huggingface.to_google_names(tensors, ["bert/embeddings/LayerNorm/gamma",
                                                         "bert/embeddings/LayerNorm/beta"])
     assert sorted(out) == ["bert/embeddings/LayerNorm/beta", "bert/embeddings/LayerNorm/gamma"] and unused == []
+
+
+@pytest.mark.parametrize("keep_bytes", [0, 7, 1000, -4])
+def test_truncated_safetensors_is_named_with_the_fix(tmp_path, minilm_dir, keep_bytes):
+    """The real MiniLM file cut short (or emptied): a ValueError naming the path, not a bare SafetensorError."""
+    import os
+    import shutil
+
+    directory = tmp_path / "ckpt"
+    directory.mkdir()
+    shutil.copy(os.path.join(minilm_dir, "config.json"), directory)
+    with open(os.path.join(minilm_dir, "model.safetensors"), "rb") as f:
+        data = f.read(1_000_000 if keep_bytes == -4 else keep_bytes)
+    (directory / "model.safetensors").write_bytes(data[:-4] if keep_bytes == -4 else data)
+    from bert_keras import BertEncoder
+
+    with pytest.raises(ValueError, match=rf"{directory}/model.safetensors is not a readable safetensors file "
+                                         r"\(.* bytes; .*\): truncated or corrupt\. Re-download it"):
+        BertEncoder.from_pretrained(str(directory))

@@ -52,7 +52,35 @@ def test_string_in_export_matches_keras_in_a_fresh_process(classifier_dir, tmp_p
             np.testing.assert_array_equal(out[f"{loader}/preprocess/{key}"], single[key])
         np.testing.assert_allclose(out[f"{loader}/embed/pooled_output"], model.encoder(single)["pooled_output"],
                                    atol=1e-5)
-        assert out[f"{loader}/embed/mean_pooled"].shape == (len(texts), model.encoder.hidden_dim)
+        sequence = model.encoder(single)["sequence_output"].numpy()
+        mask = single["input_mask"].numpy()[:, :, None]
+        np.testing.assert_allclose(out[f"{loader}/embed/mean_pooled"], (sequence * mask).sum(1) / mask.sum(1),
+                                   atol=1e-5)
+
+
+def test_model_export_writes_the_cli_export(classifier_dir, tmp_path):
+    """`model.export(dir)` on the task model (text path) gives the signatures and numbers of the CLI's export."""
+    model = keras.saving.load_model(os.path.join(classifier_dir, "model.keras"), safe_mode=True)
+    assert model.preprocessor is not None  # trainers.finetune's model.keras reads text
+    texts = [t for t, _ in real_datasets.rotten_tomatoes()["test"][:16]] + ["Straße ²", ""]
+    from_model = model.export(str(tmp_path / "from_model"))
+    from_cli = export_saved_model(classifier_dir, str(tmp_path / "from_cli"))
+    feeds = {"serving_default": {"text": texts}, "serve_pair": {"text_a": texts, "text_b": texts[::-1]},
+             "embed": {"text": texts}, "preprocess": {"text": texts}}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    got = load_in_fresh_process(from_model, feeds, tmp_path / "a")
+    want = load_in_fresh_process(from_cli, feeds, tmp_path / "b")
+    assert sorted(got.files) == sorted(want.files)
+    for key in want.files:
+        if want[key].dtype.kind == "S":
+            np.testing.assert_array_equal(got[key], want[key], err_msg=key)
+        else:
+            np.testing.assert_allclose(got[key], want[key], atol=1e-6, err_msg=key)
+    np.testing.assert_allclose(got["tf1/serving_default/probabilities"], model.predict(texts, verbose=0), atol=1e-5)
+    with open(os.path.join(from_model, "assets.extra", "bert_keras_export.json")) as f:
+        metadata = json.load(f)
+    assert (metadata["task"], metadata["labels"], metadata["seq_length"]) == ("classify", ["fresh", "rotten"], 32)
 
 
 def test_versions_readme_and_refusals(classifier_dir, tmp_path):

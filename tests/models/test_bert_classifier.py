@@ -36,3 +36,186 @@ def test_keras_file_round_trip(tmp_path):
 def test_bad_num_classes():
     with pytest.raises(ValueError, match="num_classes must be 1 .* got 0"):
         BertClassifier(tiny_encoder(), num_classes=0)
+
+
+# ---------------------------------------------------------------------------------------------- text path
+
+import json  # noqa: E402
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+import tensorflow as tf  # noqa: E402
+
+from bert_keras import BertTextPreprocessor, BertTokenizer  # noqa: E402
+from tests.helpers import real_reviews  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def reviews():
+    return real_reviews(96)
+
+
+@pytest.fixture(scope="module")
+def minilm_classifier(minilm_dir):
+    keras.utils.set_random_seed(0)
+    return BertClassifier.from_pretrained(minilm_dir, labels=["fresh", "rotten"], seq_length=64)
+
+
+def test_predict_on_text_equals_fixed_padding_in_input_order(minilm_classifier, reviews):
+    texts = reviews[0][:40]
+    probs = minilm_classifier.predict(texts, batch_size=8, verbose=0)
+    features = minilm_classifier.preprocessor.tokenizer(texts, seq_length=64)
+    logits = keras.Model.predict(minilm_classifier, features, batch_size=8, verbose=0)  # ids, padded to 64
+    np.testing.assert_allclose(probs, tf.nn.softmax(logits).numpy(), atol=1e-5)
+    pairs = minilm_classifier.predict((texts, texts[::-1]), batch_size=8, verbose=0)
+    pair_logits = keras.Model.predict(
+        minilm_classifier, minilm_classifier.preprocessor.tokenizer(texts, texts[::-1], seq_length=64), verbose=0)
+    np.testing.assert_allclose(pairs, tf.nn.softmax(pair_logits).numpy(), atol=1e-5)
+    assert minilm_classifier.predict_labels(texts[:3]) == [
+        minilm_classifier.labels[i] for i in probs[:3].argmax(-1)]
+
+
+def test_inputs_lists_arrays_and_datasets_give_the_same_numbers(minilm_classifier, reviews):
+    texts, labels = reviews[0][:24], reviews[1][:24]
+    expected = minilm_classifier.evaluate(texts, labels, verbose=0, return_dict=True)
+    as_bytes = np.array([t.encode() for t in texts], dtype=object)
+    for x, y in [(np.array(texts), np.array(labels)), (as_bytes, labels)]:
+        got = minilm_classifier.evaluate(x, y, verbose=0, return_dict=True)
+        assert got["loss"] == pytest.approx(expected["loss"], abs=1e-5)
+    for ds in [tf.data.Dataset.from_tensor_slices((texts, labels)),
+               tf.data.Dataset.from_tensor_slices((texts, labels)).batch(5)]:
+        got = minilm_classifier.evaluate(ds, verbose=0, return_dict=True)
+        assert got["loss"] == pytest.approx(expected["loss"], abs=1e-5)
+    ids = [minilm_classifier.labels.index(v) for v in labels]
+    assert minilm_classifier.evaluate(texts, ids, verbose=0, return_dict=True)["loss"] == pytest.approx(
+        expected["loss"], abs=1e-5)
+    pair_ds = tf.data.Dataset.from_tensor_slices(((texts, texts[::-1]), labels))
+    assert minilm_classifier.evaluate(pair_ds, verbose=0, return_dict=True)["loss"] == pytest.approx(
+        minilm_classifier.evaluate((texts, texts[::-1]), labels, verbose=0, return_dict=True)["loss"], abs=1e-5)
+
+
+def test_fit_sizes_the_schedule_trains_and_keeps_label_names(minilm_dir, reviews):
+    keras.utils.set_random_seed(1)
+    model = BertClassifier.from_pretrained(minilm_dir, num_classes=2, seq_length=64)
+    texts, labels = reviews
+    before = model.evaluate(texts, labels, verbose=0, return_dict=True) if model.labels else None
+    assert before is None  # no names yet: fit names the classes (sorted), as trainers.finetune does
+    history = model.fit(texts, labels, batch_size=16, epochs=2, verbose=0, validation_data=(texts[:32], labels[:32]))
+    assert model.labels == ["fresh", "rotten"]
+    schedule = model.optimizer.learning_rate_schedule if hasattr(model.optimizer, "learning_rate_schedule") \
+        else model.optimizer._learning_rate
+    assert (schedule.total_steps, schedule.warmup_steps) == (12, 1)  # 96 / 16 * 2 epochs, 10% warmup
+    assert int(model.optimizer.iterations.numpy()) == 12
+    assert history.history["loss"][1] < history.history["loss"][0]
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    # A second fit continues the schedule it started instead of resizing it.
+    model.fit(texts[:32], labels[:32], batch_size=16, epochs=1, verbose=0)
+    assert schedule.total_steps == 12
+
+
+def test_user_compile_overrides_the_recipe(reviews):
+    tokenizer = BertTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "the", "film"])
+    model = BertClassifier(tiny_encoder(vocab_size=6), labels=["a", "b"],
+                           preprocessor=BertTextPreprocessor(tokenizer, seq_length=16))
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=[])
+    assert isinstance(model.optimizer, keras.optimizers.SGD)
+    model.compile()
+    assert type(model.optimizer).__name__ == "FusedAdamW"
+    assert isinstance(model.loss, keras.losses.SparseCategoricalCrossentropy)
+
+
+def test_regression_on_text_returns_scores(reviews):
+    tokenizer = BertTokenizer.from_pretrained(_minilm())
+    model = BertClassifier(tiny_encoder(vocab_size=tokenizer.vocab_size), num_classes=1,
+                           preprocessor=BertTextPreprocessor(tokenizer, seq_length=24))
+    model.compile(learning_rate=1e-3)
+    texts = reviews[0][:32]
+    targets = np.linspace(0, 1, 32).astype("float32")
+    model.fit(texts, targets, batch_size=8, epochs=1, verbose=0)
+    scores = model.predict(texts, verbose=0)
+    assert scores.shape == (32,)
+    np.testing.assert_allclose(scores, keras.Model.predict(model, tokenizer(texts, seq_length=24), verbose=0)[:, 0],
+                               atol=1e-5)
+    assert set(model.task_metrics(texts, targets)) == {"pearson", "spearman", "mse"}
+    with pytest.raises(ValueError, match="Regression targets must be numbers, got dtype <U"):
+        model.fit(texts, ["high"] * 32, verbose=0)
+
+
+def _minilm():
+    from bert_keras.data.real_corpora import minilm_dir
+
+    return minilm_dir()
+
+
+def test_door_checks(minilm_classifier, minilm_tokenizer, reviews):
+    texts, labels = reviews[0][:8], reviews[1][:8]
+    with pytest.raises(ValueError, match=r"Target 2 is 'neutral', not one of the model's labels \['fresh', 'rotten'\]"):
+        minilm_classifier.evaluate(texts, labels[:2] + ["neutral"] + labels[3:], verbose=0)
+    with pytest.raises(ValueError, match=r"Class ids must be ints in \[0, 2\), got dtype int64, range \[0, 5\]"):
+        minilm_classifier.evaluate(texts, np.arange(8) % 6, verbose=0)
+    with pytest.raises(ValueError, match="8 texts but 7 labels"):
+        minilm_classifier.evaluate(texts, labels[:7], verbose=0)
+    with pytest.raises(ValueError, match="validation_split is not supported on text inputs"):
+        minilm_classifier.fit(texts, labels, validation_split=0.2, verbose=0)
+    with pytest.raises(ValueError, match="8 texts_a but 7 texts_b"):
+        minilm_classifier.predict((texts, texts[:7]), verbose=0)
+    with pytest.raises(ValueError, match="The dataset is infinite"):
+        minilm_classifier.evaluate(tf.data.Dataset.from_tensor_slices((texts, labels)).repeat(), verbose=0)
+    with pytest.raises(ValueError, match=r"tokenizer's vocabulary has 30522 tokens but the encoder's embedding "
+                                         r"table has 64 rows"):
+        BertClassifier(tiny_encoder(), num_classes=2, preprocessor=BertTextPreprocessor(minilm_tokenizer, 16))
+    with pytest.raises(ValueError, match="seq_length=32 exceeds the encoder's max_sequence_length=24"):
+        BertClassifier(tiny_encoder(vocab_size=30522), num_classes=2,
+                       preprocessor=BertTextPreprocessor(minilm_tokenizer, 32))
+    with pytest.raises(ValueError, match=r"num_classes=3 but 2 labels \['x', 'y'\]"):
+        BertClassifier(tiny_encoder(), num_classes=3, labels=["x", "y"])
+    model = BertClassifier(tiny_encoder(vocab_size=30522), num_classes=3,
+                           preprocessor=BertTextPreprocessor(minilm_tokenizer, 16))
+    model.compile()
+    with pytest.raises(ValueError, match=r"hold 2 class names \['fresh', 'rotten'\] but the model has num_classes=3"):
+        model.fit(texts, labels, verbose=0)
+
+
+def test_preprocessor_none_opens_the_id_path(minilm_classifier, reviews):
+    texts = reviews[0][:4]
+    features = minilm_classifier.preprocessor.tokenizer(texts, seq_length=64)
+    probs = minilm_classifier.predict(texts, verbose=0)
+    preprocessor = minilm_classifier.preprocessor
+    try:
+        minilm_classifier.preprocessor = None
+        logits = minilm_classifier.predict(features, verbose=0)
+        assert minilm_classifier.get_config()["preprocessor"] is None
+    finally:
+        minilm_classifier.preprocessor = preprocessor
+    np.testing.assert_allclose(tf.nn.softmax(logits).numpy(), probs, atol=1e-5)
+
+
+LOAD_AND_PREDICT = """
+import json, sys
+import keras, numpy as np
+import bert_keras  # registers the layers
+model = keras.saving.load_model(sys.argv[1], safe_mode=True)
+texts = json.loads(sys.argv[2])
+np.save(sys.argv[3], model.predict(texts, verbose=0))
+print(json.dumps({"labels": model.labels, "seq_length": model.preprocessor.seq_length,
+                  "optimizer": type(model.optimizer).__name__}))
+"""
+
+
+def test_save_load_predict_in_a_fresh_process(minilm_classifier, reviews, tmp_path):
+    texts = reviews[0][:20]
+    path = str(tmp_path / "sentiment.keras")
+    minilm_classifier.save(path)
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:  # one self-contained file: vocab in the assets too
+        assert any(name.endswith("vocab.txt") for name in archive.namelist())
+    out = str(tmp_path / "probs.npy")
+    proc = subprocess.run([sys.executable, "-c", LOAD_AND_PREDICT, path, json.dumps(texts), out],
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    info = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert info == {"labels": ["fresh", "rotten"], "seq_length": 64, "optimizer": "FusedAdamW"}
+    np.testing.assert_allclose(np.load(out), minilm_classifier.predict(texts, verbose=0), atol=1e-5)

@@ -52,6 +52,10 @@ def test_classify_from_the_real_checkpoint_writes_everything(tmp_path, rt_files,
     tokenizer = BertTokenizer.from_pretrained(d)
     again = evaluate("classify", model, tokenizer, _cols(dev), ["fresh", "rotten"], cfg)
     assert again["accuracy"] == pytest.approx(result["accuracy"])
+    # ... and it reads text: the same probabilities as the ids padded to seq_length.
+    texts = _cols(dev)["texts"][:8]
+    np.testing.assert_allclose(model.predict(texts, verbose=0),
+                               keras.ops.softmax(model(tokenizer(texts, seq_length=48))).numpy(), atol=1e-5)
 
 
 def _cols(path):
@@ -115,9 +119,13 @@ def test_label_outside_the_label_set_names_file_and_line(tmp_path, minilm_dir):
     ("sentence\tlabel\nfine\t1\nbroken\n", r"train.tsv:3: expected 2 columns, found 1"),
     ("", r"train.tsv is empty"),
     ("sentence\tlabel\nonly one class\t1\n", r"at least 2 labels"),
+    (b"sentence\tlabel\nfine\t1\ncaf\xe9\t0\n", r"train.tsv:3: not valid UTF-8 \(byte e9 at column 4"),
 ])
 def test_bad_training_files(tmp_path, minilm_dir, content, message):
-    (tmp_path / "train.tsv").write_text(content, encoding="utf-8")
+    if isinstance(content, bytes):
+        (tmp_path / "train.tsv").write_bytes(content)
+    else:
+        (tmp_path / "train.tsv").write_text(content, encoding="utf-8")
     write_text_classification_file(str(tmp_path / "dev.tsv"), ["c"], ["1"])
     cfg = _tiny(tmp_path, minilm_dir, task="classify", train_file=str(tmp_path / "train.tsv"),
                 eval_file=str(tmp_path / "dev.tsv"))
