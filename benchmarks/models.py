@@ -72,7 +72,7 @@ def build(impl, name, num_classes=2, dropout=None, full_last_block=False):
 
 
 def synthetic_batch(batch_size, seq_length, seed=0, vocab_size=VOCAB_SIZE):
-    """Random ids over the vocab, two segments, no padding (full-length rows, as in the issue's figures)."""
+    """Random ids over the vocab, two segments, no padding (full-length rows: the worst case, no padding to skip)."""
     rng = np.random.default_rng(seed)
     ids = rng.integers(1000, vocab_size, size=(batch_size, seq_length)).astype("int32")
     types = np.zeros_like(ids)

@@ -7,7 +7,7 @@
 Built from the same sizes as `benchmarks.models` (no checkpoint), `official.nlp.modeling.networks.BertEncoderV2`
 (the `bert_encoder.py` of Model Garden) under `models.BertClassifier`, trained with tf-keras `AdamW`
 (global-norm clipping 1.0) by `train_on_batch`. The setting names the variant: "xla" compiles the train step /
-forward pass with XLA (the issue's Model Garden row), "xla_cls" also sets `output_range=1` (the last block for
+forward pass with XLA (Model Garden's fastest inference setting), "xla_cls" also sets `output_range=1` (the last block for
 [CLS] only, as Model Garden offers for classifiers), "graph" is neither. Prints one `RESULT {json}` line like
 `benchmarks.measure`. Imports neither Keras 3 nor bert_keras (that venv has neither).
 """

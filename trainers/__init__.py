@@ -1,1 +1,2 @@
-"""absl-flag programs around the bert_keras library: the demo now; fine-tuning and pretraining later."""
+"""absl-flag programs around the bert_keras library: the demo, fine-tuning, pretraining, vocab and pretraining-data
+builders. Each only parses flags and files and calls the library."""

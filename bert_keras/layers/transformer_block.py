@@ -1,8 +1,8 @@
 """One post-LayerNorm BERT transformer block: self-attention and a GELU feed-forward network.
 
-keras-hub's `TransformerEncoder` is close, but it cannot return attention probabilities and projects
-Q/K/V separately (see `MultiHeadSelfAttention` for why that matters); the rest (two residual + LayerNorm
-sub-layers) is plain Keras.
+keras-hub's `TransformerEncoder` is close (0.32 returns attention scores with `return_attention_scores`), but it
+projects Q/K/V separately and cannot run its last block for the [CLS] row alone (see `MultiHeadSelfAttention`
+and `first_token_only` for why those matter); the rest (two residual + LayerNorm sub-layers) is plain Keras.
 """
 
 import keras

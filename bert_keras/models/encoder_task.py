@@ -8,6 +8,7 @@ the text path only builds the `tf.data` pipeline (`BertTextPreprocessor.dataset`
 longest row, batches grouped by length when training) and hands it over.
 """
 
+import logging
 import math
 
 import keras
@@ -16,6 +17,7 @@ import tensorflow as tf
 
 from bert_keras.models.bert_encoder import INPUT_NAMES
 
+logger = logging.getLogger(__name__)
 
 def encoder_inputs():
     """The three int32 [batch, seq] Keras inputs, under their TF Hub names."""
@@ -135,9 +137,14 @@ class EncoderTask(keras.Model):
         """Sets the "auto" schedule's length before the first training step (its values are traced in)."""
         if not getattr(self, "_schedule_from_fit", False) or total_steps is None:
             return
-        if int(self.optimizer.iterations.numpy()) > 0:
-            return  # a later fit continues the schedule it started
         schedule = self.optimizer._learning_rate
+        done = int(self.optimizer.iterations.numpy())
+        if done > 0:  # a later fit continues the schedule the first one sized
+            if done >= schedule.total_steps:
+                logger.warning("The learning-rate schedule ended at step %d: this fit trains at learning rate %g. "
+                               "Call compile() again for a new warmup + decay schedule.", schedule.total_steps,
+                               schedule.end)
+            return
         schedule.total_steps = max(1, int(total_steps))
         schedule.warmup_steps = int(round(self._warmup_ratio * schedule.total_steps))
 
