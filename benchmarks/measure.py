@@ -338,8 +338,18 @@ def pretrain(spec):
     return out
 
 
+def train_real(spec):
+    from benchmarks import real_text
+    return real_text.train_real(spec)
+
+
+def infer_real(spec):
+    from benchmarks import real_text
+    return real_text.infer_real(spec)
+
+
 KINDS = {"matmul": matmul_ceiling, "train": train, "infer": infer, "serve": serve, "tflite": tflite,
-         "tokenize": tokenize, "pretrain": pretrain}
+         "tokenize": tokenize, "pretrain": pretrain, "train_real": train_real, "infer_real": infer_real}
 
 
 def main(argv):

@@ -5,12 +5,78 @@
 `BertForSequenceClassification` from a `BertConfig` of the same size as `benchmarks.models` (no download),
 eager mode, AdamW; prints one `RESULT {json}` line like `benchmarks.measure`. Imports neither TensorFlow
 nor bert_keras (that venv has neither).
+
+`train_real` / `infer_real` (real reviews from raw strings, see `benchmarks.real_text`): the bundled
+all-MiniLM-L6-v2 loaded with `from_pretrained` and its fast tokenizer, at Hugging Face's best settings for
+this: `DataCollatorWithPadding` (each batch padded to its longest row) over `LengthGroupedSampler` batches
+(the Trainer's `group_by_length`) for training, batches sorted by length for prediction; tokenization timed.
 """
 
 import json
 import sys
+import time
 
 from benchmarks.timing import SIZES, summary, time_steps
+
+def real_text(spec):
+    """One epoch of fine-tuning, or one `predict` pass, on real texts from raw strings."""
+    import numpy as np
+    import torch
+    from transformers import BertForSequenceClassification, BertTokenizerFast, DataCollatorWithPadding
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    with open(spec["texts_file"], encoding="utf-8") as f:
+        data = json.load(f)
+    texts, labels = data["texts"][:spec["examples"]], data["labels"][:spec["examples"]]
+    torch.manual_seed(0)
+    tokenizer = BertTokenizerFast.from_pretrained(spec["checkpoint"])
+    model = BertForSequenceClassification.from_pretrained(spec["checkpoint"], num_labels=2)
+    collate = DataCollatorWithPadding(tokenizer)
+    batch, seq = spec["batch"], spec["seq"]
+    training = spec["kind"] == "train_real"
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5, weight_decay=0.01, eps=1e-6) if training else None
+    padding = {"real": 0, "slots": 0}
+
+    def run(texts, labels, epoch):
+        encoded = tokenizer(texts, truncation=True, max_length=seq)
+        rows = [{"input_ids": ids, "token_type_ids": types, "attention_mask": mask}
+                for ids, types, mask in zip(encoded["input_ids"], encoded["token_type_ids"],
+                                            encoded["attention_mask"])]
+        lengths = [len(r["input_ids"]) for r in rows]
+        if training:
+            model.train()
+            order = list(LengthGroupedSampler(batch, lengths=lengths, generator=torch.Generator().manual_seed(epoch)))
+        else:
+            model.eval()
+            order = list(np.argsort(lengths, kind="stable"))
+        for start in range(0, len(order), batch):
+            ids = order[start:start + batch]
+            features = collate([rows[i] for i in ids])
+            padding["real"] += int(features["attention_mask"].sum())
+            padding["slots"] += features["attention_mask"].numel()
+            if training:
+                optimizer.zero_grad()
+                loss = model(**features, labels=torch.tensor([labels[i] for i in ids])).loss
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+            else:
+                with torch.inference_mode():
+                    model(**features).logits.numpy()
+
+    warm = spec.get("warmup_examples", 256)
+    run(texts[:warm], labels[:warm], 0)
+    padding.update(real=0, slots=0)
+    times = []
+    for epoch in range(spec["runs"]):
+        start = time.perf_counter()
+        run(texts, labels, epoch + 1)
+        times.append(time.perf_counter() - start)
+    out = summary(times, len(texts))
+    out["real_tokens_per_s"] = padding["real"] / spec["runs"] / float(np.median(times))
+    out["padding_fraction"] = 1.0 - padding["real"] / padding["slots"]
+    return out
+
 
 def main(argv):
     import numpy as np
@@ -18,6 +84,10 @@ def main(argv):
     from transformers import BertConfig, BertForSequenceClassification
 
     spec = json.loads(argv[1])
+    if spec["kind"] in ("train_real", "infer_real"):
+        record = {"spec": spec, "torch": torch.__version__, "threads": torch.get_num_threads(), **real_text(spec)}
+        print("RESULT " + json.dumps(record))
+        return
     layers, hidden = SIZES[spec["config"]]
     config = BertConfig(vocab_size=30522, hidden_size=hidden, num_hidden_layers=layers,
                         num_attention_heads=hidden // 64, intermediate_size=4 * hidden, num_labels=2)

@@ -18,7 +18,12 @@ Measures, each figure the median of `--runs` timed repetitions after warm-up (mi
 - tokenize + pack to 128 at batch 1024 (8 batches a run, the three in turn): ours vs keras-hub's tokenizer +
   packer vs Hugging Face `tokenizers`;
 - TFLite string-in model, batch-1 latency, float32 vs int8 (dynamic range);
-- pretraining steps on BBC News pairs, rows padded to 128 vs to their length bucket, and the padding fraction.
+- pretraining steps on BBC News pairs, rows padded to 128 vs to their length bucket, and the padding fraction;
+- real text from raw strings (`train_real`: one epoch of `fit` on 2,048 Rotten Tomatoes reviews at batch 32;
+  `infer_real`: `predict` of 4,096 at batch 64; all-MiniLM-L6-v2's architecture, sequence length 128,
+  tokenization included, one timed pass after a warm-up on 256): our `BertClassifier` with its preprocessor vs
+  keras-hub's `BertTextClassifier` with its preprocessor (and, with `--peers`, transformers on PyTorch with
+  `DataCollatorWithPadding` and length-grouped batches); seq/s, real tokens/s and the padding fraction.
 With `--peers`, also Hugging Face transformers on PyTorch (`.venv-ref`) and TF Model Garden's BertEncoderV2 on
 TensorFlow 2.20 (`.venv-mg`), each in its own venv, see `make bench-peers`.
 
@@ -48,14 +53,16 @@ OURS_SETTING = {"onednn": "1", "jit": False}
 PROFILES = {
     "full": dict(configs={"small": 32, "base": 8}, seq=128, keras_hub=tuple(KERAS_HUB_SETTINGS), serve="small",
                  requests=300, tflite_requests=200, pretrain="small", documents=1000, tokenize_batch=1024,
-                 tflite=("none", "int8_dynamic")),
+                 tflite=("none", "int8_dynamic"), real=dict(train=2048, infer=4096, seq=128,
+                                                            keras_hub=("onednn", "onednn+jit_compile"))),
     "quick": dict(configs={"small": 32}, seq=128, keras_hub=("onednn", "onednn+jit_compile"), serve="small",
                   requests=100,
                   tflite_requests=60, pretrain="mini", documents=300, tokenize_batch=1024,
-                  tflite=("none", "int8_dynamic")),
+                  tflite=("none", "int8_dynamic"), real=dict(train=2048, infer=4096, seq=128, keras_hub=("onednn",))),
     # The test suite's check that everything runs: tiny sizes, in this process, one timed run.
     "smoke": dict(configs={"tiny": 4}, seq=32, keras_hub=("onednn",), serve="tiny", requests=6, tflite_requests=4,
-                  pretrain="tiny", documents=40, tokenize_batch=64, tflite=("none",)),
+                  pretrain="tiny", documents=40, tokenize_batch=64, tflite=("none",),
+                  real=dict(train=64, infer=128, seq=32, keras_hub=("onednn",))),
 }
 
 
@@ -145,6 +152,8 @@ def run_all(profile, runs, peers):
             if peers:
                 records += peer_records(mode, config, batch, seq, warmup, runs, flops, gflops, log)
 
+    records += real_text_records(p["real"], peers, log)
+
     config = p["serve"]
     log(f"serve {config} (string-in SavedModel)")
     compare = profile != "smoke"  # the padded export is the same code with one switch; the smoke run skips it
@@ -206,6 +215,55 @@ PEERS = {
 }
 
 
+# The real-text rows: batch per mode (issue-fixed sizes: fit at 32, predict at 64).
+REAL_BATCH = {"train_real": 32, "infer_real": 64}
+
+
+def real_text_records(settings, peers, log):
+    """Fine-tuning (one epoch) and predict on real Rotten Tomatoes reviews from raw strings, all-MiniLM-L6-v2's
+    architecture: ours, keras-hub's task model with its preprocessor, and (with `peers`) transformers on PyTorch
+    with dynamic padding and length grouping (`benchmarks.real_text`, `benchmarks.peer_hf_torch`)."""
+    import random
+    import tempfile
+
+    from bert_keras.data import real_corpora
+
+    rows = list(real_corpora.rotten_tomatoes())
+    random.Random(0).shuffle(rows)
+    n = max(settings["train"], settings["infer"])
+    texts_file = os.path.join(tempfile.mkdtemp(prefix="bench-texts-"), "reviews.json")
+    with open(texts_file, "w", encoding="utf-8") as f:
+        json.dump({"texts": [t for t, _ in rows[:n]], "labels": [int(y == "rotten") for _, y in rows[:n]]}, f)
+    checkpoint = real_corpora.minilm_dir()
+    out = []
+    for mode in ("train_real", "infer_real"):
+        examples = settings["train" if mode == "train_real" else "infer"]
+        base = {"kind": mode, "examples": examples, "batch": REAL_BATCH[mode], "seq": settings["seq"], "runs": 1,
+                "texts_file": texts_file, "checkpoint": checkpoint, "vocab": os.path.join(checkpoint, "vocab.txt"),
+                "warmup_examples": min(256, examples // 2)}
+        name = f"{mode} minilm, {examples} reviews"
+        variants = [("bert_keras", "defaults", OURS_SETTING)] + [
+            ("keras_hub", setting, KERAS_HUB_SETTINGS[setting]) for setting in settings["keras_hub"]]
+        for impl, setting, s in variants:
+            log(f"{mode}: {impl} {setting}")
+            result = measure({**base, "impl": impl, "jit": s["jit"]}, s["onednn"], timeout=3600)
+            out.append(_real_record(name, impl, mode, result, setting, base))
+        python = os.path.join(ROOT, ".venv-ref", "bin", "python")
+        if peers and os.path.exists(python):
+            log(f"{mode}: hf_torch dynamic padding + length grouping")
+            result = measure(base, python=python, module="benchmarks.peer_hf_torch", timeout=3600)
+            out.append(_real_record(name, "hf_torch", mode, result, "DataCollatorWithPadding + length groups",
+                                    base))
+    return out
+
+
+def _real_record(name, impl, mode, result, setting, spec):
+    extra = {} if "error" in result or "skipped" in result else {
+        "real_tokens_per_s": result["real_tokens_per_s"], "padding_fraction": result["padding_fraction"]}
+    return _record(name, impl, "minilm", mode, result, setting, batch=spec["batch"], seq_length=spec["seq"],
+                   examples=spec["examples"], **extra)
+
+
 def peer_records(mode, config, batch, seq, warmup, runs, flops, gflops, log):
     """Peers that live in their own virtual environments (`make bench-peers`)."""
     out = []
@@ -245,8 +303,8 @@ def table(records):
         span = f"({r['seq_per_s_min']:.3g}-{r['seq_per_s_max']:.3g})" if "seq_per_s_min" in r else ""
         mfu = f"{100 * r['mfu']:4.0f}%" if r.get("mfu") is not None else ""
         ratio = ""
-        if r["impl"] == "bert_keras" and r["mode"] in ("train", "infer", "tokenize") and not r["name"].startswith(
-                "pretrain"):
+        if r["impl"] == "bert_keras" and r["mode"] in ("train", "infer", "tokenize", "train_real", "infer_real") \
+                and not r["name"].startswith("pretrain"):
             peer = best_peer(records, r["mode"], r["config"])
             if peer:
                 ratio = f"{r['seq_per_s'] / peer['seq_per_s']:.2f}x"
@@ -256,7 +314,8 @@ def table(records):
         if "size_mb" in r:
             notes.append(f"{r['size_mb']:.1f} MB")
         if "padding_fraction" in r:
-            notes.append(f"padding {100 * r['padding_fraction']:.1f}%, {r['tokens_per_s']:.0f} real tokens/s")
+            tokens = r.get("tokens_per_s", r.get("real_tokens_per_s"))
+            notes.append(f"padding {100 * r['padding_fraction']:.1f}%, {tokens:.0f} real tokens/s")
         if "mean_tokens" in r:
             notes.append(f"{r['mean_tokens']:.1f} tokens/request")
         if r.get("max_abs_diff_vs_padded") is not None:
@@ -274,7 +333,8 @@ def plot(records, path):
     groups = []
     for r in records:
         key = (r["mode"], r["config"])
-        if r.get("seq_per_s") and r["mode"] in ("train", "infer", "tokenize") and key not in groups \
+        if r.get("seq_per_s") and r["mode"] in ("train", "infer", "tokenize", "train_real", "infer_real") \
+                and key not in groups \
                 and not r["name"].startswith("pretrain"):
             groups.append(key)
     fig, axes = plt.subplots(len(groups), 1, figsize=(9, 1.6 + 0.45 * 6 * len(groups)), squeeze=False)

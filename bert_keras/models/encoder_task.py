@@ -159,8 +159,13 @@ class EncoderTask(keras.Model):
     def _finish_predictions(self, outputs):
         return outputs
 
-    def _text_dataset(self, x, y=None, sample_weight=None, batch_size=None, training=False, shuffle=False):
-        """(dataset, batches, row order or None) for text inputs and optional targets."""
+    def text_dataset(self, x, y=None, sample_weight=None, batch_size=None, training=False, shuffle=False):
+        """The `tf.data` pipeline that `fit` (`training=True`), `evaluate` and `predict` build from texts.
+
+        Returns:
+            (dataset of `(features, *targets)` batches, number of batches, row order of the batches or None
+            when shuffled), as `BertTextPreprocessor.dataset`.
+        """
         if isinstance(x, tf.data.Dataset):
             if y is not None or sample_weight is not None:
                 raise ValueError("Pass a tf.data.Dataset of (text, label) alone, without y or sample_weight.")
@@ -177,8 +182,13 @@ class EncoderTask(keras.Model):
             if len(sample_weight) != len(texts):
                 raise ValueError(f"{len(texts)} texts but {len(sample_weight)} sample weights.")
             targets = (*targets, sample_weight)
+        # Rounding widths up matters to XLA, which compiles per shape; TensorFlow's graph functions take any width
+        # without retracing (Keras traces them with reduce_retracing), so without XLA batches stop at the exact
+        # longest row (4-10% fewer padded positions on real reviews).
+        multiple = None if self.compiled and self.jit_compile else 1
         return self.preprocessor.dataset(texts, pairs, targets, batch_size=batch_size or self.DEFAULT_BATCH_SIZE,
-                                         shuffle=training and shuffle, sort_by_length=not training)
+                                         shuffle=training and shuffle, sort_by_length=not training,
+                                         pad_to_multiple_of=multiple)
 
     # ------------------------------------------------------------------------------------------ Keras API
 
@@ -197,9 +207,9 @@ class EncoderTask(keras.Model):
         if validation_split:
             raise ValueError("validation_split is not supported on text inputs; pass validation_data=(texts, "
                              "labels) (a seeded split of your own keeps the same examples out on every run).")
-        dataset, batches, _ = self._text_dataset(x, y, sample_weight, batch_size, training=True, shuffle=shuffle)
+        dataset, batches, _ = self.text_dataset(x, y, sample_weight, batch_size, training=True, shuffle=shuffle)
         if validation_data is not None:
-            validation_data = self._text_dataset(*_unpack_validation(validation_data), batch_size=batch_size)[0]
+            validation_data = self.text_dataset(*_unpack_validation(validation_data), batch_size=batch_size)[0]
         self._size_schedule((steps_per_epoch or batches) * epochs)
         return super().fit(dataset, epochs=epochs, verbose=verbose, callbacks=callbacks, shuffle=False,
                            validation_data=validation_data, steps_per_epoch=steps_per_epoch, **kwargs)
@@ -209,7 +219,7 @@ class EncoderTask(keras.Model):
         if self.preprocessor is None or kwargs.get("_use_cached_eval_dataset"):  # the latter: fit's validation
             return super().evaluate(x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
                                     **kwargs)
-        dataset = self._text_dataset(x, y, sample_weight, batch_size)[0]
+        dataset = self.text_dataset(x, y, sample_weight, batch_size)[0]
         return super().evaluate(dataset, verbose=verbose, **kwargs)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
@@ -217,7 +227,7 @@ class EncoderTask(keras.Model):
         inside), with the task's outputs (see the subclass)."""
         if self.preprocessor is None:
             return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
-        dataset, _, order = self._text_dataset(x, batch_size=batch_size)
+        dataset, _, order = self.text_dataset(x, batch_size=batch_size)
         outputs = super().predict(dataset, verbose=verbose, callbacks=callbacks)
         inverse = np.empty_like(order)
         inverse[order] = np.arange(len(order))

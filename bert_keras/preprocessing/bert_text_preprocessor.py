@@ -70,13 +70,14 @@ class BertTextPreprocessor(keras.layers.Layer):
         # Strings have no Keras tensor form (as BertTokenizer): skip Layer.__call__'s input conversion.
         return self.call(texts, pair_texts)
 
-    def pack(self, ids_a, ids_b=None):
-        """Packs ragged WordPiece ids (from `tokenizer.tokenize`) into features padded to the batch's width."""
+    def pack(self, ids_a, ids_b=None, pad_to_multiple_of=None):
+        """Packs ragged WordPiece ids (from `tokenizer.tokenize`) into features padded to the batch's width
+        (its longest row, rounded up to `pad_to_multiple_of`, default the preprocessor's)."""
         tok = self.tokenizer
         features, _ = pack_segments(ids_a, self.seq_length, tok.cls_id, tok.sep_id, tok.pad_id, segment_b=ids_b,
                                     truncation=tok.truncation)
         longest = tf.reduce_max(tf.concat([tf.reduce_sum(features["input_mask"], axis=1), [1]], axis=0))
-        multiple = self.pad_to_multiple_of
+        multiple = pad_to_multiple_of or self.pad_to_multiple_of
         width = tf.minimum((longest + multiple - 1) // multiple * multiple, self.seq_length)
         return {name: value[:, :width] for name, value in features.items()}
 
@@ -96,7 +97,7 @@ class BertTextPreprocessor(keras.layers.Layer):
         return ids_a, ids_b, np.minimum(lengths, self.seq_length)
 
     def dataset(self, texts, pair_texts=None, targets=(), batch_size=32, shuffle=False, seed=None,
-                sort_by_length=False, group_by_length=True):
+                sort_by_length=False, group_by_length=True, pad_to_multiple_of=None):
         """A `tf.data.Dataset` of `(features, *targets)` batches, each padded to its own longest row.
 
         Args:
@@ -111,6 +112,7 @@ class BertTextPreprocessor(keras.layers.Layer):
             sort_by_length: without shuffling, batch the rows in order of length (the least padding; for
                 predict and evaluate); the returned order maps batches back to the input.
             group_by_length: see `shuffle`.
+            pad_to_multiple_of: overrides the preprocessor's for these batches.
 
         Returns:
             (dataset, number of batches, row order: indices into the input in the order batched, or None when
@@ -145,7 +147,7 @@ class BertTextPreprocessor(keras.layers.Layer):
                             reshuffle_each_iteration=True)
 
         def to_features(batch):
-            features = self.pack(batch["a"], batch.get("b"))
+            features = self.pack(batch["a"], batch.get("b"), pad_to_multiple_of)
             outputs = tuple(batch[f"target_{i}"] for i in range(len(targets)))
             return (features, *outputs) if outputs else features
 

@@ -5,7 +5,7 @@ import os
 
 from benchmarks import models, run
 
-MODES = {"ceiling", "train", "infer", "serve", "tokenize"}
+MODES = {"ceiling", "train", "infer", "serve", "tokenize", "train_real", "infer_real"}
 IMPLS = {"hardware", "bert_keras", "keras_hub", "hf_tokenizers", "hf_torch", "model_garden"}
 
 
@@ -22,6 +22,14 @@ def test_smoke_run_writes_results(tmp_path, capsys):
             ("serve", "bert_keras"), ("tokenize", "bert_keras"), ("tokenize", "keras_hub"),
             ("tokenize", "hf_tokenizers")} <= measured
     assert all(0 < r["mfu"] for r in records if r["mode"] in ("train", "infer") and r["mfu"] is not None)
+    real = [r for r in records if r["mode"] in ("train_real", "infer_real")]
+    assert {(r["mode"], r["impl"]) for r in real} == {(m, i) for m in ("train_real", "infer_real")
+                                                       for i in ("bert_keras", "keras_hub")}
+    padding = {(r["mode"], r["impl"]): r["padding_fraction"] for r in real}
+    for r in real:
+        assert r["seq_per_s"] > 0 and r["real_tokens_per_s"] > 0 and r["examples"] in (64, 128), r
+        # keras-hub pads every row to the sequence length; ours pads each batch to its longest row.
+        assert 0 <= padding[r["mode"], "bert_keras"] < padding[r["mode"], "keras_hub"], padding
     pretrain = [r for r in records if r["name"].startswith("pretrain")]
     assert len(pretrain) == 2 and all(0 <= r["padding_fraction"] < 1 for r in pretrain)
     table = capsys.readouterr().out
