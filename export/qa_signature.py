@@ -15,6 +15,7 @@ huge context cannot hold a server for minutes; the number of windows searched is
 
 import tensorflow as tf
 
+from bert_keras.text import squad_features
 from export.tagging_signature import char_offsets
 
 
@@ -22,8 +23,9 @@ def _flat(ragged):
     return tf.cast(ragged.flat_values, tf.int32), tf.cast(ragged.row_splits, tf.int32)
 
 
-def qa_outputs(tokenizer, model, questions, contexts, seq_length, doc_stride=128, max_query_length=64,
-               max_answer_length=30, allow_no_answer=False, max_windows=32):
+def qa_outputs(tokenizer, model, questions, contexts, seq_length, doc_stride=squad_features.DOC_STRIDE,
+               max_query_length=squad_features.MAX_QUERY_LENGTH, max_answer_length=squad_features.MAX_ANSWER_LENGTH,
+               allow_no_answer=False, max_windows=32):
     """Answers for a batch of (question, context) pairs.
 
     Returns:
@@ -34,8 +36,8 @@ def qa_outputs(tokenizer, model, questions, contexts, seq_length, doc_stride=128
     if seq_length - max_query_length - 3 < 1:
         raise ValueError(f"seq_length={seq_length} leaves no room for context after a {max_query_length}-token "
                          "question; raise seq_length or lower max_query_length.")
-    questions = tokenizer._as_strings(questions)
-    contexts = tokenizer._as_strings(contexts)
+    questions = tokenizer.string_batch(questions)
+    contexts = tokenizer.string_batch(contexts)
     tf.debugging.assert_equal(tf.shape(questions)[0], tf.shape(contexts)[0],
                               message="question and context must have the same number of elements")
     q_values, q_splits = _flat(tokenizer.tokenize(questions))

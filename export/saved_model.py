@@ -35,13 +35,14 @@ import tempfile  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 import bert_keras  # noqa: E402,F401  (registers the layers; sets the oneDNN switch)
+from bert_keras.models.bert_encoder import INPUT_NAMES  # noqa: E402
+from bert_keras.text import squad_features  # noqa: E402
 
 SUPPORTED_TASKS = ("classify", "regress", "tag", "qa")
 METADATA = "bert_keras_export.json"
 # The tensorflow-text ops an export may use: present in the TF Text that TF Serving embeds (2.12.1, since
 # Serving 2.12; newer TF Text ops such as RoundRobinTrim are not) and in tensorflow_text's TFLite registrar.
 SERVING_TEXT_OPS = ("FastBertNormalize", "FastWordpieceTokenizeWithOffsets")
-FEATURES = ("input_word_ids", "input_mask", "input_type_ids")
 
 
 def _next_version(export_dir):
@@ -97,9 +98,9 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32, p
     info = _read_model_dir(model_dir)
     model = keras.saving.load_model(os.path.join(model_dir, "model.keras"), safe_mode=True)
     tokenizer = BertTokenizer.from_pretrained(model_dir)
-    qa_settings = {"doc_stride": int(info.get("doc_stride", 128)),
-                   "max_query_length": int(info.get("max_query_length", 64)),
-                   "max_answer_length": int(info.get("max_answer_length", 30)),
+    qa_settings = {"doc_stride": int(info.get("doc_stride", squad_features.DOC_STRIDE)),
+                   "max_query_length": int(info.get("max_query_length", squad_features.MAX_QUERY_LENGTH)),
+                   "max_answer_length": int(info.get("max_answer_length", squad_features.MAX_ANSWER_LENGTH)),
                    "allow_no_answer": bool(info.get("version_2_with_negative", False))}
     return export_task_model(model, export_dir, version=version, task=info["task"], labels=info.get("labels"),
                              seq_length=int(info["seq_length"]), tokenizer=tokenizer, qa_settings=qa_settings,
@@ -151,16 +152,7 @@ def export_task_model(model, export_dir, version=None, task=None, labels=None, s
 
     def head(features):
         out = model(features, training=False)
-        if task == "regress":
-            return {"score": out[:, 0]}
-        if task == "tag":
-            return {"logits": out}
-        if task == "qa":
-            return {"start_logits": out["start_logits"], "end_logits": out["end_logits"]}
-        probabilities = tf.nn.softmax(out, axis=-1)
-        label_id = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
-        return {"probabilities": probabilities, "label_id": label_id,
-                "label": tf.gather(tf.constant(labels), label_id)}
+        return model.serving_outputs(out, labels=labels) if task == "classify" else model.serving_outputs(out)
 
     def embed(text):
         features = trim(tokenizer(text, seq_length=seq_length))
@@ -203,7 +195,8 @@ def export_task_model(model, export_dir, version=None, task=None, labels=None, s
     else:
         from export.qa_signature import qa_outputs
 
-        settings = {"doc_stride": 128, "max_query_length": 64, "max_answer_length": 30, "allow_no_answer": False,
+        settings = {"doc_stride": squad_features.DOC_STRIDE, "max_query_length": squad_features.MAX_QUERY_LENGTH,
+                    "max_answer_length": squad_features.MAX_ANSWER_LENGTH, "allow_no_answer": False,
                     **(qa_settings or {}), "max_windows": int(qa_max_windows)}
         extra_metadata = settings
         def serve_qa(question, context):
@@ -215,7 +208,8 @@ def export_task_model(model, export_dir, version=None, task=None, labels=None, s
     archive.add_endpoint("embed", embed, input_signature=[string_spec("text")])
     archive.add_endpoint("preprocess", preprocess, input_signature=[string_spec("text")])
     archive.add_endpoint("serve_features", serve_features,
-                         input_signature=[tf.TensorSpec([None, seq_length], tf.int32, name=name) for name in FEATURES])
+                         input_signature=[tf.TensorSpec([None, seq_length], tf.int32, name=name)
+                                          for name in INPUT_NAMES])
 
     _track_each_variable_once(archive)
 

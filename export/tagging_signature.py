@@ -61,7 +61,7 @@ def tag_outputs(tokenizer, model, texts, seq_length, labels):
         `num_entities` [B].
     """
     types, type_ids, is_begin = label_tables(labels)
-    texts = tokenizer._as_strings(texts)
+    texts = tokenizer.string_batch(texts)
     features = tokenizer(texts, seq_length=seq_length, return_offsets=True)
     starts, ends = features.pop("start_offsets"), features.pop("end_offsets")
     logits = model(features, training=False)

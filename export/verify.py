@@ -24,7 +24,6 @@ import time  # noqa: E402
 
 from absl import app, flags  # noqa: E402
 
-FEATURES = ("input_word_ids", "input_mask", "input_type_ids")
 
 
 def tflite_set(task):
@@ -126,14 +125,8 @@ def verify(model_dir, saved_model_dir, tflite_paths=(), texts=None, batch_size=3
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
     def keras_outputs(s):
-        out = model({k: v[s] for k, v in features.items()}, training=False)
-        if task == "classify":
-            out = {"probabilities": keras.ops.softmax(out)}
-        elif task == "regress":
-            out = {"score": out[:, 0]}
-        elif task == "tag":
-            out = {"logits": out}
-        return {k: np.asarray(v) for k, v in out.items()}
+        out = model.serving_outputs(model({k: v[s] for k, v in features.items()}, training=False))
+        return {k: np.asarray(v) for k, v in _main_outputs(task, out).items()}
 
     reference = collect(keras_outputs)
     one = texts[:1]

@@ -9,6 +9,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+# Scripts, not test modules: --doctest-modules (setup.cfg, for bert_keras/'s examples) would import them;
+# make_reference.py runs in the reference venv (torch).
+collect_ignore = ["fixtures/make_reference.py", "export/load_in_fresh_process.py"]
 
 
 @pytest.fixture(scope="session")

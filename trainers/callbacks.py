@@ -92,19 +92,10 @@ class PretrainingCheckpoints(keras.callbacks.Callback):
         self.directory, self.steps_per_epoch, self.keep = directory, steps_per_epoch, keep
 
     def on_epoch_end(self, epoch, logs=None):
-        save_pretraining_checkpoint(self.model, self.directory, (epoch + 1) * self.steps_per_epoch, self.keep)
+        from bert_keras.checkpoints import save_google_checkpoint
 
-
-def save_pretraining_checkpoint(model, directory, step, keep=3):
-    """Writes a `BertPretrainer` as checkpoint `step` of the Google directory `directory`; returns its prefix."""
-    from bert_keras import configs
-    from bert_keras.checkpoints import google
-    from bert_keras.checkpoints.loader import encoder_tensors
-
-    tensors = encoder_tensors(model.encoder)
-    tensors.update(model.head_tensors())
-    return google.write_step_checkpoint(directory, tensors, step,
-                                        configs.encoder_config_to_json(model.encoder.encoder_config()), keep)
+        save_google_checkpoint(self.model.encoder, self.directory, head_tensors=self.model.head_tensors(),
+                               step=(epoch + 1) * self.steps_per_epoch, keep=self.keep)
 
 
 def plot_history(history, path, title):

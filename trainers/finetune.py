@@ -31,6 +31,7 @@ import time  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 import bert_keras  # noqa: E402,F401  (sets the oneDNN switch before TensorFlow loads)
+from bert_keras.text import squad_features  # noqa: E402
 
 logger = logging.getLogger("bert_keras.finetune")
 
@@ -66,9 +67,9 @@ class FinetuneConfig:
     steps_per_execution: int = 1
     seed: int = 0
     split_seed: int = None
-    doc_stride: int = 128
-    max_query_length: int = 64
-    max_answer_length: int = 30
+    doc_stride: int = squad_features.DOC_STRIDE
+    max_query_length: int = squad_features.MAX_QUERY_LENGTH
+    max_answer_length: int = squad_features.MAX_ANSWER_LENGTH
     version_2_with_negative: bool = False
     shuffle: bool = True
     verbose: int = 1
@@ -146,8 +147,9 @@ def _label_map(task, train):
     if task == "classify":
         return sorted(set(_as_columns(train)["labels"]))
     if task == "tag":
-        types = sorted({t[2:] for _, tags in train for t in tags if t != "O"})
-        return ["O"] + [f"{prefix}-{kind}" for kind in types for prefix in ("B", "I")]
+        from bert_keras.text.word_features import bio_tag_set
+
+        return bio_tag_set(train)
     return None
 
 
@@ -170,40 +172,15 @@ def _check_labels(task, split, labels, name):
 
 def _dataset(task, tokenizer, split, labels, cfg, training):
     """Fixed-length id batches for tag and qa (classify / regress train on text through `BertClassifier`)."""
-    import tensorflow as tf
-
-    from bert_keras.text.word_features import pack_words
-
-    seq_length, batch = cfg.seq_length, cfg.batch_size
+    shuffle = training and cfg.shuffle
     if task == "tag":
-        index = {label: i for i, label in enumerate(labels)}
-        words = tf.ragged.constant([tokens for tokens, _ in split], dtype=tf.string)
-        tags = tf.ragged.constant([[index[t] for t in ts] for _, ts in split], dtype=tf.int32)
-        ds = tf.data.Dataset.from_tensor_slices({"words": words, "tags": tags})
-        size = len(split)
+        from bert_keras.text.word_features import word_tagging_dataset
 
-        def featurize(b):
-            f = pack_words(tokenizer, b["words"], seq_length, b["tags"])
-            y = f.pop("labels")
-            f.pop("word_index")
-            return f, y
-    else:
-        from bert_keras.text.squad_features import build_qa_features
+        return word_tagging_dataset(tokenizer, split, labels, cfg.seq_length, cfg.batch_size, shuffle, cfg.seed)
+    from bert_keras.text.squad_features import qa_dataset
 
-        f = build_qa_features(tokenizer, split, seq_length, cfg.doc_stride, cfg.max_query_length)
-        x = {k: f[k] for k in ("input_word_ids", "input_mask", "input_type_ids")}
-        ds = tf.data.Dataset.from_tensor_slices((x, {"start_logits": f["start_positions"],
-                                                      "end_logits": f["end_positions"]}))
-        size = len(f["example_index"])
-        featurize = None
-    if training and cfg.shuffle:
-        ds = ds.shuffle(size, seed=cfg.seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch)
-    if featurize is not None:
-        ds = ds.map(featurize, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return ds.with_options(options).prefetch(tf.data.AUTOTUNE), size
+    return qa_dataset(tokenizer, split, cfg.seq_length, cfg.doc_stride, cfg.max_query_length, cfg.batch_size,
+                      shuffle, cfg.seed)
 
 
 def _text_inputs(split):
@@ -243,13 +220,9 @@ def _build(task, cfg, tokenizer, labels):
 
 
 def _tokenizer(cfg):
-    from bert_keras import BertTokenizer
+    from bert_keras.text.bert_tokenizer import tokenizer_for_run
 
-    if cfg.init_checkpoint:
-        return BertTokenizer.from_pretrained(cfg.init_checkpoint, seq_length=cfg.seq_length)
-    if not cfg.vocab:
-        raise ValueError("Training from scratch (no --init_checkpoint) needs --vocab (a vocab.txt).")
-    return BertTokenizer(cfg.vocab, lower_case=cfg.lower_case, seq_length=cfg.seq_length)
+    return tokenizer_for_run(cfg.vocab, cfg.init_checkpoint, cfg.lower_case, cfg.seq_length)
 
 
 # ---------------------------------------------------------------------------------------------------- eval
@@ -257,42 +230,22 @@ def _tokenizer(cfg):
 
 def evaluate(task, model, tokenizer, split, labels, cfg):
     """Task metrics of `model` on a split (predictions in Python, metrics from bert_keras.metrics)."""
-    import numpy as np
-
     from bert_keras import metrics
 
     if task in ("classify", "regress"):
         return model.task_metrics(*_text_inputs(split), batch_size=cfg.batch_size)
     if task == "tag":
-        import tensorflow as tf
+        from bert_keras.text.word_features import predict_word_tags
 
-        from bert_keras.text.word_features import pack_words
+        predicted = predict_word_tags(model, tokenizer, [words for words, _ in split], labels, cfg.seq_length,
+                                      cfg.batch_size)
+        return metrics.entity_f1([tags for _, tags in split], predicted)
+    from bert_keras.text.squad_features import predict_answers
 
-        true_tags, pred_tags = [], []
-        for start in range(0, len(split), 256):
-            chunk = split[start:start + 256]
-            f = pack_words(tokenizer, tf.ragged.constant([t for t, _ in chunk], dtype=tf.string), cfg.seq_length)
-            word_index = f.pop("word_index").numpy()
-            logits = model.predict(f, verbose=0, batch_size=cfg.batch_size)
-            best = logits.argmax(-1)
-            for row, (tokens, tags) in enumerate(chunk):
-                predicted = ["O"] * len(tokens)  # words cut off by seq_length count as O
-                for pos in np.nonzero(word_index[row] >= 0)[0]:
-                    predicted[word_index[row, pos]] = labels[best[row, pos]]
-                true_tags.append(tags)
-                pred_tags.append(predicted)
-        return metrics.entity_f1(true_tags, pred_tags)
-    from bert_keras.text.squad_features import build_qa_features, extract_answers
-
-    f = build_qa_features(tokenizer, split, cfg.seq_length, cfg.doc_stride, cfg.max_query_length)
-    out = model.predict({k: f[k] for k in ("input_word_ids", "input_mask", "input_type_ids")}, verbose=0,
-                        batch_size=cfg.batch_size)
-    answers = extract_answers(split, f, out["start_logits"], out["end_logits"],
-                              max_answer_length=cfg.max_answer_length,
-                              allow_no_answer=cfg.version_2_with_negative)
-    result = metrics.squad_metrics({q: a["text"] for q, a in answers.items()},
-                                   {e.qid: [t for t, _ in e.answers] for e in split})
-    return result
+    answers = predict_answers(model, tokenizer, split, cfg.seq_length, cfg.doc_stride, cfg.max_query_length,
+                              cfg.max_answer_length, cfg.version_2_with_negative, cfg.batch_size)
+    return metrics.squad_metrics({q: a["text"] for q, a in answers.items()},
+                                 {e.qid: [t for t, _ in e.answers] for e in split})
 
 
 # ---------------------------------------------------------------------------------------------------- run

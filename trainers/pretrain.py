@@ -127,11 +127,11 @@ def build_pairs(cfg, tokenizer):
 def _datasets(cfg, tokenizer, masker, skip_batches):
     from bert_keras.text.pretraining_dataset import (count_batches, default_buckets, masking_statistics,
                                                      pretraining_dataset, read_pretraining_records)
-    from trainers.create_pretraining_data import record_files
+    from bert_keras.data.pretraining_corpus import expand_corpus
 
     buckets = default_buckets(cfg.seq_length) if cfg.bucket_by_length else None
     if cfg.input_records:
-        files = record_files(cfg.input_records)
+        files = expand_corpus(cfg.input_records, flag="--input_records")
         logger.info("Static pretraining data: %d TFRecord files.", len(files))
 
         def make(training, skip=0, model_batches=True):
@@ -162,14 +162,9 @@ def _datasets(cfg, tokenizer, masker, skip_batches):
 
 
 def _tokenizer(cfg):
-    from bert_keras import BertTokenizer
+    from bert_keras.text.bert_tokenizer import tokenizer_for_run
 
-    if cfg.vocab:
-        return BertTokenizer(cfg.vocab, lower_case=cfg.lower_case, seq_length=cfg.seq_length)
-    if cfg.init_checkpoint:
-        return BertTokenizer.from_pretrained(cfg.init_checkpoint, seq_length=cfg.seq_length)
-    raise ValueError("--vocab is required (a vocab.txt, e.g. from trainers.build_vocab), unless --init_checkpoint "
-                     "has one.")
+    return tokenizer_for_run(cfg.vocab, cfg.init_checkpoint, cfg.lower_case, cfg.seq_length)
 
 
 def _build_model(cfg, vocab_size):

@@ -206,9 +206,15 @@ def encoder_tensors(encoder):
     return out
 
 
-def save_google_checkpoint(encoder, directory, vocab_path=None, head_tensors=None):
-    """Writes `encoder` (and optional `cls/...` head tensors) as a Google BERT directory, atomically."""
+def save_google_checkpoint(encoder, directory, vocab_path=None, head_tensors=None, step=None, keep=3):
+    """Writes `encoder` (and optional `cls/...` head tensors) as a Google BERT directory, atomically.
+
+    With `step`, adds `bert_model.ckpt-<step>` to the directory instead (Google's training-time layout, the
+    newest `keep` steps kept), as pretraining does after each interval.
+    """
     tensors = encoder_tensors(encoder)
     tensors.update(head_tensors or {})
-    google.write_checkpoint(directory, tensors, configs.encoder_config_to_json(encoder.encoder_config()),
-                            vocab_path)
+    config = configs.encoder_config_to_json(encoder.encoder_config())
+    if step is not None:
+        return google.write_step_checkpoint(directory, tensors, step, config, keep)
+    return google.write_checkpoint(directory, tensors, config, vocab_path)

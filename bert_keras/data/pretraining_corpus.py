@@ -76,8 +76,13 @@ def split_sentences(paragraph):
     return sentences
 
 
-def expand_corpus(patterns):
-    """The files named by `patterns` (paths or globs; a comma-separated string is split), sorted, deduplicated.
+def expand_corpus(patterns, flag="--corpus"):
+    """The files named by `patterns` (paths, globs or directories; a comma-separated string is split), sorted
+    within each pattern, deduplicated.
+
+    Args:
+        patterns: a list or a comma-separated string.
+        flag: the flag the patterns came from, for the error message (`--corpus`, `--input_records`).
 
     Raises:
         FileNotFoundError: a pattern that matches no file (named, with the working directory).
@@ -93,8 +98,9 @@ def expand_corpus(patterns):
             found = sorted(p for p in glob.glob(os.path.join(pattern, "**", "*"), recursive=True)
                            if os.path.isfile(p))
         if not found:
-            raise FileNotFoundError(f"--corpus {pattern!r} matches no file (working directory {os.getcwd()}). "
-                                    f"Pass text files, globs or directories, or one of {list(BUNDLED_CORPORA)}.")
+            hint = (f"Pass text files, globs or directories, or one of {list(BUNDLED_CORPORA)}." if flag == "--corpus"
+                    else "Pass files, globs or directories.")
+            raise FileNotFoundError(f"{flag} {pattern!r} matches no file (working directory {os.getcwd()}). {hint}")
         files.extend(found)
     return list(dict.fromkeys(files))
 

@@ -10,6 +10,7 @@ as Model Garden's `output_range=1`): the same logits for about 20% less work on 
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from bert_keras.models.encoder_task import EncoderTask, encoder_inputs
 from bert_keras.preprocessing.bert_text_preprocessor import BertTextPreprocessor, text_column
@@ -110,7 +111,8 @@ class BertClassifier(EncoderTask):
         return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
 
     def task_config(self):
-        return {"num_classes": self.num_classes, "dropout": self.dropout, "labels": None if self.labels is None else list(self.labels)}
+        labels = None if self.labels is None else list(self.labels)
+        return {"num_classes": self.num_classes, "dropout": self.dropout, "labels": labels}
 
     # ------------------------------------------------------------------------------------------ text path
 
@@ -151,10 +153,23 @@ class BertClassifier(EncoderTask):
                              + (f", range [{y.min()}, {y.max()}]" if y.dtype.kind in "iuf" and len(y) else "") + ".")
         return (y.astype("int32"),)
 
-    def _finish_predictions(self, outputs):
+    def serving_outputs(self, outputs, labels=None):
+        """The model's raw outputs under the export's names: `{"score"}` for regression, else
+        `{"probabilities", "label_id"}` and, given label names (default: the model's), `"label"`."""
         if self.num_classes == 1:
-            return outputs[:, 0]
-        return keras.ops.convert_to_numpy(keras.ops.softmax(outputs, axis=-1))
+            return {"score": outputs[:, 0]}
+        # TensorFlow ops, not keras.ops: Keras's argmax adds a signbit (BitwiseAnd) test that TFLite cannot run.
+        probabilities = tf.nn.softmax(outputs, axis=-1)
+        label_id = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
+        named = {"probabilities": probabilities, "label_id": label_id}
+        labels = self.labels if labels is None else labels
+        if labels:
+            named["label"] = tf.gather(tf.constant(list(labels)), label_id)
+        return named
+
+    def _finish_predictions(self, outputs):
+        named = self.serving_outputs(outputs, labels=[])
+        return keras.ops.convert_to_numpy(named["score"] if self.num_classes == 1 else named["probabilities"])
 
     def predict_labels(self, x, batch_size=None):
         """Label names (ids if the model has none) of the most probable class, for texts."""

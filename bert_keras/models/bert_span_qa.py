@@ -58,7 +58,13 @@ class BertSpanQA(EncoderTask):
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         self.encoder = encoder
 
-    @staticmethod
-    def default_loss():
+    task = "qa"
+
+    def default_loss(self):
+        """Cross-entropy of the start and of the end position."""
         ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         return {"start_logits": ce, "end_logits": ce}
+
+    def serving_outputs(self, outputs):
+        """The raw outputs under the export's names: `{"start_logits", "end_logits"}`."""
+        return {"start_logits": outputs["start_logits"], "end_logits": outputs["end_logits"]}

@@ -45,10 +45,15 @@ class BertTokenClassifier(EncoderTask):
         self.num_labels = num_labels
         self.dropout = dropout
 
-    @staticmethod
-    def default_loss():
+    def default_loss(self):
         """Cross-entropy over first WordPieces; positions labelled -1 (other pieces, specials, padding) are ignored."""
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=IGNORE_LABEL)
+
+    task = "tag"
+
+    def serving_outputs(self, outputs):
+        """The raw outputs under the export's name: `{"logits"}` [batch, seq, num_labels]."""
+        return {"logits": outputs}
 
     def task_config(self):
         return {"num_labels": self.num_labels, "dropout": self.dropout}

@@ -23,11 +23,11 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 
 from bert_keras.text.segment_packer import TRUNCATION_STRATEGIES, pack_segments
-from bert_keras.text.vocab import read_vocab
+from bert_keras.text.vocab import BERT_RESERVED_TOKENS, read_vocab
 
 logger = logging.getLogger(__name__)
 
-SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+SPECIAL_TOKENS = BERT_RESERVED_TOKENS  # [PAD] [UNK] [CLS] [SEP] [MASK]
 
 
 @keras.saving.register_keras_serializable(package="bert_keras")
@@ -100,7 +100,9 @@ class BertTokenizer(keras.layers.Layer):
         return len(self.vocabulary)
 
     @staticmethod
-    def _as_strings(texts):
+    def string_batch(texts):
+        """`texts` as a 1-D `tf.string` tensor (one text: a batch of one); refuses other ranks, also at graph run
+        time, where a SavedModel signature does not enforce its input shape."""
         if isinstance(texts, str):
             texts = [texts]
         texts = tf.convert_to_tensor(texts, dtype=tf.string)
@@ -113,11 +115,11 @@ class BertTokenizer(keras.layers.Layer):
 
     def tokenize(self, texts):
         """WordPiece ids as a RaggedTensor int32 [batch, (tokens)], no special tokens."""
-        return self._tokenizer.tokenize(self._as_strings(texts))
+        return self._tokenizer.tokenize(self.string_batch(texts))
 
     def tokenize_with_offsets(self, texts):
         """(ids, start, end) RaggedTensors; offsets are UTF-8 byte positions in the original strings."""
-        return self._tokenizer.tokenize_with_offsets(self._as_strings(texts))
+        return self._tokenizer.tokenize_with_offsets(self.string_batch(texts))
 
     def detokenize(self, ids):
         """Token strings for ids (a dense or ragged int tensor)."""
@@ -137,9 +139,9 @@ class BertTokenizer(keras.layers.Layer):
             dict of int32 [batch, seq_length]: `input_word_ids`, `input_mask`, `input_type_ids`.
         """
         seq_length = self.seq_length if seq_length is None else seq_length
-        texts = self._as_strings(texts)
+        texts = self.string_batch(texts)
         if pair_texts is not None:
-            pair_texts = self._as_strings(pair_texts)
+            pair_texts = self.string_batch(pair_texts)
             tf.debugging.assert_equal(
                 tf.shape(texts)[0], tf.shape(pair_texts)[0],
                 message="texts and pair_texts must have the same number of elements")
@@ -233,6 +235,26 @@ class BertTokenizer(keras.layers.Layer):
                 and hf["model_max_length"] <= 4096:
             kwargs["seq_length"] = min(128, hf["model_max_length"])
         return cls(vocabulary, lower_case=lower_case, **kwargs)
+
+
+def tokenizer_for_run(vocab=None, checkpoint=None, lower_case=True, seq_length=128):
+    """The tokenizer of a training run: a checkpoint's own (its vocab.txt and case), or `vocab` for a model
+    trained from scratch. Both given: they must be the same vocabulary (the checkpoint's embedding rows are its
+    vocab's ids).
+
+    Raises:
+        ValueError: neither given, or a `vocab` that differs from the checkpoint's.
+    """
+    if checkpoint:
+        tokenizer = BertTokenizer.from_pretrained(checkpoint, seq_length=seq_length)
+        if vocab and read_vocab(vocab) != tokenizer.vocabulary:
+            raise ValueError(f"--vocab {vocab} differs from the vocab.txt of --init_checkpoint {checkpoint}, whose "
+                             "embedding rows follow its own vocab; drop --vocab (or train from scratch with it).")
+        return tokenizer
+    if not vocab:
+        raise ValueError("Pass --vocab (a vocab.txt, e.g. from trainers.build_vocab) to train from scratch, or "
+                         "--init_checkpoint (a directory with its vocab.txt).")
+    return BertTokenizer(vocab, lower_case=lower_case, seq_length=seq_length)
 
 
 def normalizer_table(lower_case):

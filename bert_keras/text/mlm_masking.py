@@ -18,7 +18,9 @@ Outputs carry Google's pretraining feature layout: `masked_lm_positions` / `mask
 
 import tensorflow as tf
 
-_NEVER_RANDOM = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+from bert_keras.text.vocab import BERT_RESERVED_TOKENS
+
+_NEVER_RANDOM = BERT_RESERVED_TOKENS  # never drawn as the random replacement
 
 
 class MlmMasker:

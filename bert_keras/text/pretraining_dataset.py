@@ -21,6 +21,8 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
+from bert_keras.models.bert_encoder import INPUT_NAMES
+
 FEATURE_NAMES = ("input_word_ids", "input_mask", "input_type_ids", "masked_lm_positions")
 # Google's TFRecord names -> ours.
 _RECORD_NAMES = {"input_ids": "input_word_ids", "input_mask": "input_mask", "segment_ids": "input_type_ids",
@@ -132,7 +134,7 @@ def write_pretraining_records(batches, path, seq_length, max_predictions_per_seq
                     feature = {}
                     for google, ours in _RECORD_NAMES.items():
                         value = batch[ours][row]
-                        if ours in ("input_word_ids", "input_mask", "input_type_ids"):
+                        if ours in INPUT_NAMES:
                             value = np.pad(value, (0, pad))
                         if ours == "masked_lm_weights":
                             feature[google] = tf.train.Feature(float_list=tf.train.FloatList(value=value.tolist()))
@@ -173,7 +175,7 @@ def read_pretraining_records(files, batch_size, seq_length, max_predictions_per_
         f["next_sentence_labels"] = f["next_sentence_labels"][:, 0]
         longest = tf.reduce_max(tf.reduce_sum(f["input_mask"], axis=1))
         length = tf.minimum(seq_length, (longest + multiple - 1) // multiple * multiple)
-        for name in ("input_word_ids", "input_mask", "input_type_ids"):
+        for name in INPUT_NAMES:
             f[name] = f[name][:, :length]
         return f
 

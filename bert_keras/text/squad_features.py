@@ -12,6 +12,14 @@ import collections
 
 import numpy as np
 
+from bert_keras.models.bert_encoder import INPUT_NAMES
+
+
+# Google's run_squad.py defaults, the one place they are set (trainers.finetune's flags and the export read them).
+DOC_STRIDE = 128
+MAX_QUERY_LENGTH = 64
+MAX_ANSWER_LENGTH = 30
+
 
 def _windows(num_tokens, max_context, doc_stride):
     start, spans = 0, []
@@ -23,7 +31,7 @@ def _windows(num_tokens, max_context, doc_stride):
         start += min(length, doc_stride)
 
 
-def build_qa_features(tokenizer, examples, seq_length=384, doc_stride=128, max_query_length=64):
+def build_qa_features(tokenizer, examples, seq_length=384, doc_stride=DOC_STRIDE, max_query_length=MAX_QUERY_LENGTH):
     """Tokenizes and windows `SquadExample`s.
 
     Returns:
@@ -74,7 +82,7 @@ def build_qa_features(tokenizer, examples, seq_length=384, doc_stride=128, max_q
     return {k: np.asarray(v, np.int32) for k, v in rows.items()}
 
 
-def extract_answers(examples, features, start_logits, end_logits, n_best=20, max_answer_length=30,
+def extract_answers(examples, features, start_logits, end_logits, n_best=20, max_answer_length=MAX_ANSWER_LENGTH,
                     allow_no_answer=False, null_score_margin=0.0):
     """Best answer per example across its windows.
 
@@ -129,3 +137,29 @@ def extract_answers(examples, features, start_logits, end_logits, n_best=20, max
         answer["n_best"] = [(t, s) for t, s, _, _ in n_best_list]
         results[example.qid] = answer
     return results
+
+
+def qa_dataset(tokenizer, examples, seq_length, doc_stride, max_query_length, batch_size, shuffle=False, seed=None):
+    """(dataset, windows) of `(features, {"start_logits", "end_logits"} positions)` batches for `BertSpanQA.fit`."""
+    import tensorflow as tf
+
+    f = build_qa_features(tokenizer, examples, seq_length, doc_stride, max_query_length)
+    x = {k: f[k] for k in INPUT_NAMES}
+    targets = {"start_logits": f["start_positions"], "end_logits": f["end_positions"]}
+    ds = tf.data.Dataset.from_tensor_slices((x, targets))
+    if shuffle:
+        ds = ds.shuffle(len(f["example_index"]), seed=seed, reshuffle_each_iteration=True)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.batch(batch_size).with_options(options).prefetch(tf.data.AUTOTUNE), len(f["example_index"])
+
+
+def predict_answers(model, tokenizer, examples, seq_length, doc_stride, max_query_length,
+                    max_answer_length=MAX_ANSWER_LENGTH,
+                    allow_no_answer=False, batch_size=32):
+    """{question id: answer dict} (`extract_answers`) of a `BertSpanQA` over every window of every example."""
+    f = build_qa_features(tokenizer, examples, seq_length, doc_stride, max_query_length)
+    out = model.predict({k: f[k] for k in INPUT_NAMES}, verbose=0,
+                        batch_size=batch_size)
+    return extract_answers(examples, f, out["start_logits"], out["end_logits"], max_answer_length=max_answer_length,
+                           allow_no_answer=allow_no_answer)

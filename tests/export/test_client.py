@@ -95,7 +95,7 @@ def test_example_models_config_is_a_valid_model_server_config():
     from google.protobuf import text_format
     from tensorflow_serving.config import model_server_config_pb2
 
-    from tests.trainers.conftest import ROOT
+    from tests.helpers import ROOT
 
     with open(os.path.join(ROOT, "export", "models.config"), encoding="utf-8") as f:
         config = text_format.Parse(f.read(), model_server_config_pb2.ModelServerConfig())

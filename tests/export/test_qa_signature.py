@@ -14,7 +14,7 @@ from bert_keras.data.real_corpora import package_file
 from bert_keras.data.squad import SquadExample, read_squad
 from bert_keras.text.squad_features import build_qa_features, extract_answers
 from export.saved_model import export_saved_model
-from tests.export.test_saved_model import load_in_fresh_process
+from tests.helpers import load_in_fresh_process
 
 
 def python_answers(model_dir, examples):

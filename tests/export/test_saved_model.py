@@ -1,7 +1,5 @@
 import json
 import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -10,18 +8,7 @@ import pytest
 from bert_keras import BertTokenizer
 from bert_keras.data import real_datasets
 from export.saved_model import custom_ops, export_saved_model
-from tests.trainers.conftest import ROOT
-
-
-def load_in_fresh_process(path, feeds, tmp_path):
-    """Every signature's outputs, as TF Serving's loader (tf1/...) and tf.saved_model.load (tf2/...) give them."""
-    with open(tmp_path / "feeds.json", "w", encoding="utf-8") as f:
-        json.dump(feeds, f, ensure_ascii=False)
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "export", "load_in_fresh_process.py"), path,
-                           str(tmp_path / "feeds.json"), str(tmp_path / "out.npz")],
-                          capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": ROOT})
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return np.load(tmp_path / "out.npz")
+from tests.helpers import load_in_fresh_process
 
 
 def test_string_in_export_matches_keras_in_a_fresh_process(classifier_dir, tmp_path):

@@ -9,7 +9,7 @@ import pytest
 
 from export.saved_model import export_saved_model, read_metadata, sample_texts
 from export.verify import tflite_set
-from tests.trainers.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def test_verify_cli_writes_the_report(classifier_dir, tmp_path):

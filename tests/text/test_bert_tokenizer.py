@@ -1,4 +1,5 @@
 import json
+import os
 
 import numpy as np
 import pytest
@@ -167,3 +168,18 @@ def test_pair_batches_of_different_sizes():
 def test_batch_must_be_one_dimensional():
     with pytest.raises(ValueError, match="Expected a 1-D batch of strings"):
         BertTokenizer(VOCAB)([["a"], ["b"]])
+
+
+def test_tokenizer_for_run_takes_the_checkpoints_vocab_and_refuses_another(minilm_dir, tmp_path):
+    from bert_keras.text.bert_tokenizer import tokenizer_for_run
+
+    own = os.path.join(minilm_dir, "vocab.txt")
+    assert tokenizer_for_run(own, minilm_dir, seq_length=64).vocab_size == 30522
+    assert tokenizer_for_run(None, minilm_dir).seq_length == 128
+    other = tmp_path / "vocab.txt"
+    other.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a"]) + "\n", encoding="utf-8")
+    assert tokenizer_for_run(str(other), None, lower_case=False).lower_case is False
+    with pytest.raises(ValueError, match=r"--vocab .* differs from the vocab.txt of --init_checkpoint"):
+        tokenizer_for_run(str(other), minilm_dir)
+    with pytest.raises(ValueError, match="Pass --vocab"):
+        tokenizer_for_run(None, None)

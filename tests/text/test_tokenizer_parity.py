@@ -7,7 +7,7 @@ import pytest
 from tokenizers.implementations import BertWordPieceTokenizer
 
 from bert_keras import BertTokenizer
-from tests.text.real_sentences import real_sentences
+from tests.helpers import real_sentences
 
 
 @pytest.fixture(scope="module")

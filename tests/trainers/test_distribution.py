@@ -6,7 +6,7 @@ import os
 import keras
 import numpy as np
 
-from tests.trainers.conftest import run_finetune, run_two_workers
+from tests.helpers import run_finetune, run_two_workers
 
 
 def _common(train, dev, minilm_dir):

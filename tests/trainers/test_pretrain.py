@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.trainers.conftest import ROOT, run_two_workers
+from tests.helpers import ROOT, run_two_workers
 
 ENV = {**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "2"}
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from tests.trainers.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def test_killed_run_resumes_after_its_last_finished_epoch(tmp_path, minilm_dir):
