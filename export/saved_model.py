@@ -133,8 +133,10 @@ def export_task_model(model, export_dir, version=None, task=None, labels=None, s
     if task not in SUPPORTED_TASKS:
         raise ValueError(f"Cannot export task {task!r} (supported: {SUPPORTED_TASKS}).")
     labels = list(labels if labels is not None else (getattr(model, "labels", None) or []))
-    if task == "classify" and len(labels) != model.num_classes:
+    if task == "classify" and not labels:
         labels = [str(i) for i in range(model.num_classes)]  # no names: the ids, as strings
+    if task == "classify" and len(labels) != model.num_classes:
+        raise ValueError(f"{len(labels)} labels {labels} for a model of {model.num_classes} classes.")
     if tokenizer is None or seq_length is None:
         if preprocessor is None:
             raise ValueError("The model has no preprocessor: pass tokenizer= and seq_length= to export it.")
