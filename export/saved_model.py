@@ -116,7 +116,8 @@ def export_task_model(model, export_dir, version=None, task=None, labels=None, s
         model: a `BertClassifier`, `BertTokenClassifier` or `BertSpanQA`.
         task, labels, seq_length, tokenizer: default to the model's own (`model.task`, `model.labels`, its
             preprocessor's seq_length and tokenizer).
-        qa_settings: span QA: doc_stride, max_query_length, max_answer_length, allow_no_answer.
+        qa_settings: span QA: doc_stride, max_query_length, max_answer_length, allow_no_answer (default: the
+            model's `qa_settings`).
         qa_max_windows, pad_to_seq_length: as `export_saved_model`.
         source: where the model came from, recorded in the export's metadata and README.
         dataset: the bundled dataset it was trained on, if any (for `export.verify`'s sample texts).
@@ -137,6 +138,9 @@ def export_task_model(model, export_dir, version=None, task=None, labels=None, s
         labels = [str(i) for i in range(model.num_classes)]  # no names: the ids, as strings
     if task == "classify" and len(labels) != model.num_classes:
         raise ValueError(f"{len(labels)} labels {labels} for a model of {model.num_classes} classes.")
+    if task == "tag" and len(labels) != model.num_labels:
+        raise ValueError(f"{len(labels)} tag names {labels[:10]} for a tagger of {model.num_labels} labels: the export "
+                         "decodes entities by name; build the model with labels=[...] or pass labels=.")
     if tokenizer is None or seq_length is None:
         if preprocessor is None:
             raise ValueError("The model has no preprocessor: pass tokenizer= and seq_length= to export it.")
@@ -187,7 +191,7 @@ def export_task_model(model, export_dir, version=None, task=None, labels=None, s
         warmup = {"serving_default": {"text": WARMUP_TEXTS},
                   "serve_pair": {"text_a": WARMUP_TEXTS, "text_b": WARMUP_TEXTS[::-1]}}
     elif task == "tag":
-        from export.tagging_signature import tag_outputs
+        from bert_keras.text.entity_decoding import tag_outputs
 
         def serve_tags(text):
             return tag_outputs(tokenizer, model, text, seq_length, labels)
@@ -195,11 +199,11 @@ def export_task_model(model, export_dir, version=None, task=None, labels=None, s
         archive.add_endpoint("serving_default", serve_tags, input_signature=[string_spec("text")])
         warmup = {"serving_default": {"text": WARMUP_TEXTS}}
     else:
-        from export.qa_signature import qa_outputs
+        from bert_keras.text.answer_decoding import qa_outputs
 
         settings = {"doc_stride": squad_features.DOC_STRIDE, "max_query_length": squad_features.MAX_QUERY_LENGTH,
                     "max_answer_length": squad_features.MAX_ANSWER_LENGTH, "allow_no_answer": False,
-                    **(qa_settings or {}), "max_windows": int(qa_max_windows)}
+                    **getattr(model, "qa_settings", {}), **(qa_settings or {}), "max_windows": int(qa_max_windows)}
         extra_metadata = settings
         def serve_qa(question, context):
             return qa_outputs(tokenizer, model, question, context, seq_length, **settings)

@@ -170,24 +170,16 @@ def _check_labels(task, split, labels, name):
                                  f"known tags: {labels}.")
 
 
-def _dataset(task, tokenizer, split, labels, cfg, training):
-    """Fixed-length id batches for tag and qa (classify / regress train on text through `BertClassifier`)."""
-    shuffle = training and cfg.shuffle
+def _fit_inputs(task, split):
+    """(x, y) of a split as the task model's `fit` / `task_metrics` take them: texts or (texts, texts_b) and
+    labels; word lists and tag lists; SquadExamples (they carry their answers) and None."""
+    if task in ("classify", "regress"):
+        cols = _as_columns(split)
+        x = cols["texts"] if cols["texts_b"] is None else (cols["texts"], cols["texts_b"])
+        return x, cols["labels"]
     if task == "tag":
-        from bert_keras.text.word_features import word_tagging_dataset
-
-        return word_tagging_dataset(tokenizer, split, labels, cfg.seq_length, cfg.batch_size, shuffle, cfg.seed)
-    from bert_keras.text.squad_features import qa_dataset
-
-    return qa_dataset(tokenizer, split, cfg.seq_length, cfg.doc_stride, cfg.max_query_length, cfg.batch_size,
-                      shuffle, cfg.seed)
-
-
-def _text_inputs(split):
-    """(x, y) of a classify / regress split as `BertClassifier.fit` takes them: texts or (texts, texts_b)."""
-    cols = _as_columns(split)
-    x = cols["texts"] if cols["texts_b"] is None else (cols["texts"], cols["texts_b"])
-    return x, cols["labels"]
+        return [words for words, _ in split], [tags for _, tags in split]
+    return list(split), None
 
 
 # ---------------------------------------------------------------------------------------------------- model
@@ -209,14 +201,17 @@ def _build(task, cfg, tokenizer, labels):
         encoder = BertEncoder.from_config_name(cfg.config, vocab_size=tokenizer.vocab_size, dropout=cfg.dropout,
                                                attention_dropout=cfg.dropout,
                                                max_sequence_length=max(cfg.seq_length, 128))
-    if task in ("classify", "regress"):
-        from bert_keras.preprocessing import BertTextPreprocessor
+    from bert_keras.preprocessing import BertTextPreprocessor
 
+    preprocessor = BertTextPreprocessor(tokenizer, cfg.seq_length)
+    if task in ("classify", "regress"):
         return BertClassifier(encoder, num_classes=1 if task == "regress" else None, dropout=cfg.dropout,
-                              labels=labels, preprocessor=BertTextPreprocessor(tokenizer, cfg.seq_length))
+                              labels=labels, preprocessor=preprocessor)
     if task == "tag":
-        return BertTokenClassifier(encoder, num_labels=len(labels), dropout=cfg.dropout)
-    return BertSpanQA(encoder)
+        return BertTokenClassifier(encoder, labels=labels, dropout=cfg.dropout, preprocessor=preprocessor)
+    return BertSpanQA(encoder, preprocessor=preprocessor, doc_stride=cfg.doc_stride,
+                      max_query_length=cfg.max_query_length, max_answer_length=cfg.max_answer_length,
+                      allow_no_answer=cfg.version_2_with_negative)
 
 
 def _tokenizer(cfg):
@@ -228,24 +223,9 @@ def _tokenizer(cfg):
 # ---------------------------------------------------------------------------------------------------- eval
 
 
-def evaluate(task, model, tokenizer, split, labels, cfg):
-    """Task metrics of `model` on a split (predictions in Python, metrics from bert_keras.metrics)."""
-    from bert_keras import metrics
-
-    if task in ("classify", "regress"):
-        return model.task_metrics(*_text_inputs(split), batch_size=cfg.batch_size)
-    if task == "tag":
-        from bert_keras.text.word_features import predict_word_tags
-
-        predicted = predict_word_tags(model, tokenizer, [words for words, _ in split], labels, cfg.seq_length,
-                                      cfg.batch_size)
-        return metrics.entity_f1([tags for _, tags in split], predicted)
-    from bert_keras.text.squad_features import predict_answers
-
-    answers = predict_answers(model, tokenizer, split, cfg.seq_length, cfg.doc_stride, cfg.max_query_length,
-                              cfg.max_answer_length, cfg.version_2_with_negative, cfg.batch_size)
-    return metrics.squad_metrics({q: a["text"] for q, a in answers.items()},
-                                 {e.qid: [t for t, _ in e.answers] for e in split})
+def evaluate(task, model, split, cfg):
+    """The task's metrics of `model` on a split (`task_metrics` of the task model)."""
+    return model.task_metrics(*_fit_inputs(task, split), batch_size=cfg.batch_size)
 
 
 # ---------------------------------------------------------------------------------------------------- run
@@ -276,14 +256,11 @@ def run(cfg):
         if splits[name]:
             _check_labels(task, splits[name], labels, name)
     tokenizer = _tokenizer(cfg)
-    if task in ("classify", "regress"):
-        train_x, train_y = _text_inputs(splits["train"])
-        n_train = len(train_y)
-        fit_data = {"x": train_x, "y": train_y, "validation_data": _text_inputs(splits["eval"]),
-                    "batch_size": cfg.batch_size, "shuffle": cfg.shuffle}
-    else:
-        train_ds, n_train = _dataset(task, tokenizer, splits["train"], labels, cfg, True)
-        fit_data = {"x": train_ds, "validation_data": _dataset(task, tokenizer, splits["eval"], labels, cfg, False)[0]}
+    train_x, train_y = _fit_inputs(task, splits["train"])
+    n_train = len(train_x[0] if isinstance(train_x, tuple) else train_x)
+    eval_x, eval_y = _fit_inputs(task, splits["eval"])
+    fit_data = {"x": train_x, "y": train_y, "batch_size": cfg.batch_size, "shuffle": cfg.shuffle,
+                "validation_data": (eval_x, eval_y) if eval_y is not None else eval_x}
 
     with strategy.scope():
         model = _build(task, cfg, tokenizer, labels)
@@ -316,10 +293,10 @@ def run(cfg):
     result = {"task": task, "train_examples": n_train, "epochs": cfg.epochs, "train_seconds": round(train_seconds, 1),
               "strategy": cfg.strategy, "replicas": strategy.num_replicas_in_sync}
     result["eval_examples"] = _count(task, splits["eval"])
-    result.update(evaluate(task, model_for_eval, tokenizer, splits["eval"], labels, cfg))
+    result.update(evaluate(task, model_for_eval, splits["eval"], cfg))
     if splits["test"]:
         result["test"] = {"examples": _count(task, splits["test"]),
-                          **evaluate(task, model_for_eval, tokenizer, splits["test"], labels, cfg)}
+                          **evaluate(task, model_for_eval, splits["test"], cfg)}
     cb.atomic_write_json(os.path.join(out_dir, "metrics.json"), result)
     cb.atomic_write_json(os.path.join(out_dir, "label_map.json"), {
         "task": task, "labels": labels, "seq_length": cfg.seq_length, "init_checkpoint": cfg.init_checkpoint,

@@ -186,13 +186,3 @@ class BertClassifier(EncoderTask):
         if self.num_classes == 1:
             return metrics.regression_metrics(targets, predictions)
         return metrics.classification_metrics(targets, predictions.argmax(-1))
-
-    def export(self, filepath, format="tf_saved_model", version=None, **kwargs):
-        """With a preprocessor: writes the string-in TF Serving SavedModel of `python -m export.saved_model`
-        (signatures `serving_default(text)`, `serve_pair`, `embed`, `preprocess`, `serve_features`) to
-        `filepath/<version>/` and returns that path. Without one: Keras's `Model.export`."""
-        if self.preprocessor is None or format != "tf_saved_model":
-            return super().export(filepath, format=format, **kwargs)
-        from export.saved_model import export_task_model
-
-        return export_task_model(self, filepath, version=version, **kwargs)

@@ -1,27 +1,39 @@
 """`BertTokenClassifier`: one label per word (NER, POS), predicted on each word's first WordPiece.
 
-keras-hub has no token-tagging task. Alignment of word labels to WordPieces is `bert_keras.text.word_features`
-(labels on first pieces, -1 elsewhere, ignored by the loss); `word_tags_to_entities` turns predicted BIO
-tags back into entity spans with character offsets in the original text.
+keras-hub has no token-tagging task. With a preprocessor the model trains on pre-split words and their tags
+(`BertTextPreprocessor.word_dataset`: each word tokenized on its own, its tag on its first WordPiece, -1 elsewhere,
+ignored by the loss; batches padded to their longest row) and predicts on raw text: entities with character
+offsets, decoded in-graph by `bert_keras.text.entity_decoding`, the same function the tagging export serves.
+`word_tags_to_entities` turns per-word BIO tags of pre-split words into spans the same way.
 """
 
 import keras
+import numpy as np
+import tensorflow as tf
 
 from bert_keras.metrics.tagging import bio_spans
 from bert_keras.models.bert_encoder import INPUT_NAMES  # noqa: F401  (used by the docstring example, run by make test)
 from bert_keras.models.encoder_task import EncoderTask, encoder_inputs
+from bert_keras.preprocessing.bert_text_preprocessor import BertTextPreprocessor, text_column
 
 IGNORE_LABEL = -1
 
 
 @keras.saving.register_keras_serializable(package="bert_keras")
 class BertTokenClassifier(EncoderTask):
-    """Dropout + Dense over `sequence_output`: logits [batch, seq, num_labels].
+    """Dropout + Dense over `sequence_output`: logits [batch, seq, num_labels]; with a preprocessor, it trains on
+    words and tags and predicts entities on raw text.
 
     Args:
         encoder: a `BertEncoder`.
-        num_labels: number of tags (e.g. 21 for BIO over 10 entity types).
+        num_labels: number of tags (e.g. 21 for BIO over 10 entity types); default `len(labels)`.
         dropout: dropout rate on the sequence output.
+        labels: optional tag names in id order ("O", "B-PER", "I-PER", ...; `bert_keras.text.word_features.
+            bio_tag_set` builds them); needed to predict entities on raw text. Without them, `fit` on tag names
+            names them itself (`bio_tag_set` of the training tags).
+        preprocessor: a `BertTextPreprocessor`: `fit` / `evaluate` take sentences as lists of words and tags
+            as lists of names (or ids); `predict` takes raw strings (-> entities) or word lists (-> tags).
+            None: the model takes and returns id dicts / logits.
 
     Example:
     >>> import numpy as np
@@ -29,10 +41,32 @@ class BertTokenClassifier(EncoderTask):
     >>> model = BertTokenClassifier(BertEncoder.from_config_name("tiny", vocab_size=100), num_labels=5)
     >>> tuple(model({name: np.ones((2, 8), "int32") for name in INPUT_NAMES}).shape)
     (2, 8, 5)
+
+    On text:
+    >>> from bert_keras import BertTokenizer
+    >>> tokenizer = BertTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "ann", "visited", "paris", "."])
+    >>> tagger = BertTokenClassifier(BertEncoder.from_config_name("tiny", vocab_size=8),
+    ...                              labels=["O", "B-LOC", "I-LOC", "B-PER", "I-PER"],
+    ...                              preprocessor=BertTextPreprocessor(tokenizer, seq_length=16))
+    >>> tagger.compile(learning_rate=3e-3)
+    >>> _ = tagger.fit([["Ann", "visited", "Paris", "."]] * 16, [["B-PER", "O", "B-LOC", "O"]] * 16,
+    ...                batch_size=4, epochs=4, verbose=0)
+    >>> tagger.predict(["Ann visited Paris."], verbose=0)[0]
+    [{'type': 'PER', 'text': 'Ann', 'start': 0, 'end': 3}, {'type': 'LOC', 'text': 'Paris', 'start': 12, 'end': 17}]
     """
 
-    def __init__(self, encoder, num_labels, dropout=0.1, **kwargs):
-        if not isinstance(num_labels, int) or num_labels < 2:
+    TEXT_TASK = True
+    task = "tag"
+
+    def __init__(self, encoder, num_labels=None, dropout=0.1, labels=None, preprocessor=None, **kwargs):
+        if labels is not None:
+            labels = [str(label) for label in labels]
+            if len(set(labels)) != len(labels):
+                raise ValueError(f"labels must be distinct tag names, got {labels}.")
+            if num_labels is not None and num_labels != len(labels):
+                raise ValueError(f"num_labels={num_labels} but {len(labels)} labels {labels}.")
+            num_labels = len(labels)
+        if isinstance(num_labels, bool) or not isinstance(num_labels, int) or num_labels < 2:
             raise ValueError(f"num_labels must be an int >= 2, got {num_labels!r}.")
         inputs = encoder_inputs()
         sequence = encoder(inputs)["sequence_output"]
@@ -44,19 +78,207 @@ class BertTokenClassifier(EncoderTask):
         self.encoder = encoder
         self.num_labels = num_labels
         self.dropout = dropout
+        self.labels = labels
+        self.preprocessor = preprocessor
+
+    @classmethod
+    def from_pretrained(cls, path, labels=None, num_labels=None, seq_length=128, dropout=0.1, **encoder_kwargs):
+        """A tagger on a pretrained checkpoint (directory or hub id), with its tokenizer, compiled with the
+        fine-tuning recipe. `labels` / `num_labels` and the rest as the constructor and
+        `BertClassifier.from_pretrained`."""
+        encoder, tokenizer = cls._load_pretrained(path, seq_length, dropout, **encoder_kwargs)
+        model = cls(encoder, num_labels=num_labels, dropout=dropout, labels=labels,
+                    preprocessor=BertTextPreprocessor(tokenizer, seq_length))
+        model.compile()
+        return model
 
     def default_loss(self):
         """Cross-entropy over first WordPieces; positions labelled -1 (other pieces, specials, padding) are ignored."""
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=IGNORE_LABEL)
-
-    task = "tag"
 
     def serving_outputs(self, outputs):
         """The raw outputs under the export's name: `{"logits"}` [batch, seq, num_labels]."""
         return {"logits": outputs}
 
     def task_config(self):
-        return {"num_labels": self.num_labels, "dropout": self.dropout}
+        labels = None if self.labels is None else list(self.labels)
+        return {"num_labels": self.num_labels, "dropout": self.dropout, "labels": labels}
+
+    # ------------------------------------------------------------------------------------------ text path
+
+    def _text_batches(self, x, y, sample_weight, batch_size, shuffle, sort_by_length, pad_to_multiple_of):
+        if sample_weight is not None:
+            raise ValueError("sample_weight is not supported for tagging (the loss is per word piece).")
+        words = _sentences(x)
+        tags = None if y is None else self._tag_ids(words, y)
+        return self.preprocessor.word_dataset(words, tags, batch_size=batch_size, shuffle=shuffle,
+                                              sort_by_length=sort_by_length, pad_to_multiple_of=pad_to_multiple_of)
+
+    def _read_dataset(self, dataset):
+        """Words and tags of a `tf.data.Dataset` of `(words, tags)` (string [words] each), batched or not."""
+        spec = dataset.element_spec
+        if not isinstance(spec, tuple) or len(spec) != 2:
+            raise ValueError(f"Expected a dataset of (words, tags) elements, got element_spec {spec}.")
+        if spec[0].shape.rank == 2:
+            dataset = dataset.unbatch()
+        if int(dataset.cardinality()) == tf.data.INFINITE_CARDINALITY:
+            raise ValueError("The dataset is infinite (repeat()?): pass a finite one; fit(epochs=...) repeats it.")
+        words, tags = [], []
+        for w, t in dataset.as_numpy_iterator():
+            words.append([v.decode("utf-8") for v in w])
+            tags.append([v.decode("utf-8") if isinstance(v, bytes) else int(v) for v in t])
+        return words, tags, None
+
+    def _tag_ids(self, words, y):
+        y = [list(tags) for tags in y]
+        if len(y) != len(words):
+            raise ValueError(f"{len(words)} sentences but {len(y)} tag lists.")
+        for i, (w, t) in enumerate(zip(words, y)):
+            if len(w) != len(t):
+                raise ValueError(f"Sentence {i} has {len(w)} words but {len(t)} tags.")
+        names = any(isinstance(tag, (str, bytes)) for tags in y for tag in tags)
+        if not names:
+            for i, tags in enumerate(y):
+                bad = [tag for tag in tags if isinstance(tag, bool) or not isinstance(tag, (int, np.integer))
+                       or not 0 <= tag < self.num_labels]
+                if bad:
+                    raise ValueError(f"Sentence {i}: tag ids {bad[:5]} are not ints in [0, {self.num_labels}).")
+            return y
+        y = [[tag.decode("utf-8") if isinstance(tag, bytes) else tag for tag in tags] for tags in y]
+        if self.labels is None:
+            from bert_keras.text.word_features import bio_tag_set
+
+            found = bio_tag_set(zip(words, y))
+            if len(found) != self.num_labels:
+                raise ValueError(f"The tags make the BIO tag set {found[:10]} of {len(found)} tags but the model has "
+                                 f"num_labels={self.num_labels}; pass labels=[...] in id order.")
+            self.labels = found
+        index = {label: i for i, label in enumerate(self.labels)}
+        for i, tags in enumerate(y):
+            for j, tag in enumerate(tags):
+                if tag not in index:
+                    raise ValueError(f"Sentence {i}, word {j} ({words[i][j]!r}) has tag {tag!r}, not one of the "
+                                     f"model's labels {self.labels}; fix the tag, or train a model that has it.")
+        return [[index[tag] for tag in tags] for tags in y]
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """With a preprocessor: raw strings -> per text, its entities `[{"type", "text", "start", "end"}]`
+        (character offsets, `text[start:end]` is the entity), as the export's `serving_default` returns them;
+        sentences as word lists -> per sentence, one tag per word (words cut off by `seq_length` get "O").
+        Without one: Keras `predict` on id dicts (logits)."""
+        if self.preprocessor is None:
+            return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
+        if isinstance(x, tf.data.Dataset):
+            raise ValueError("predict takes a list of raw strings or of word lists (a tf.data.Dataset of strings "
+                             "cannot tell one sentence's words from a batch of texts): pass a list.")
+        if _is_word_lists(x):
+            return self.predict_word_tags(x, batch_size)
+        return self.predict_entities(x, batch_size)
+
+    def predict_word_tags(self, words, batch_size=None):
+        """One tag per word (its first WordPiece's argmax) for sentences given as word lists."""
+        self._require_preprocessor("predict_word_tags")
+        words = _sentences(words)
+        dataset, _, order = self.preprocessor.word_dataset(words, batch_size=batch_size or self.DEFAULT_BATCH_SIZE,
+                                                           sort_by_length=True, pad_to_multiple_of=1, word_index=True)
+        names = self.labels or [str(i) for i in range(self.num_labels)]
+        tags = [None] * len(words)
+        rows = iter(order)
+        for features, word_index in dataset:
+            best = np.asarray(self.predict_on_batch(features)).argmax(-1)
+            word_index = word_index.numpy()
+            for r in range(len(best)):
+                i = next(rows)
+                sentence = ["O"] * len(words[i])
+                for pos in np.nonzero(word_index[r] >= 0)[0]:
+                    sentence[word_index[r, pos]] = names[best[r, pos]]
+                tags[i] = sentence
+        return tags
+
+    def predict_entities(self, texts, batch_size=None):
+        """Entities `[{"type", "text", "start", "end"}]` per raw text, decoded in-graph
+        (`bert_keras.text.entity_decoding.tag_outputs`, the tagging export's function) on batches sorted by length
+        and cut to their longest row."""
+        self._require_preprocessor("predict_entities")
+        if not self.labels:
+            raise ValueError("The model has no tag names to decode entities with: build it with labels=[...] or fit "
+                             "it on tag names.")
+        texts = text_column(texts)
+        order = np.argsort(self.preprocessor.tokenize_columns(texts)[2], kind="stable")
+        decode = self._entity_function()
+        batch_size = batch_size or self.DEFAULT_BATCH_SIZE
+        results = [None] * len(texts)
+        for start in range(0, len(texts), batch_size):
+            rows = order[start:start + batch_size]
+            out = {k: v.numpy() for k, v in decode(tf.constant([_as_bytes(t) for t in texts[rows]])).items()}
+            for r, i in enumerate(rows):
+                n = out["num_entities"][r]
+                results[i] = [{"type": out["entity_type"][r, j].decode("utf-8"),
+                               "text": out["entity_text"][r, j].decode("utf-8"),
+                               "start": int(out["entity_start"][r, j]), "end": int(out["entity_end"][r, j])}
+                              for j in range(n)]
+        return results
+
+    def _entity_function(self):
+        from bert_keras.text.entity_decoding import tag_outputs
+
+        key = (id(self.preprocessor), tuple(self.labels))
+        cached = getattr(self, "_entity_fn", None)
+        if cached is None or cached[0] != key:
+            tokenizer, seq_length, labels = self.preprocessor.tokenizer, self.preprocessor.seq_length, self.labels
+
+            def decode(texts):
+                return tag_outputs(tokenizer, self, texts, seq_length, labels, trim=True)
+
+            fn = tf.function(decode, input_signature=[tf.TensorSpec([None], tf.string)])
+            object.__setattr__(self, "_entity_fn", (key, fn))
+            cached = (key, fn)
+        return cached[1]
+
+    def task_metrics(self, words, tags, batch_size=None):
+        """Entity precision, recall and F1 (exact spans, `bert_keras.metrics.entity_f1`) of the predicted word
+        tags; what `trainers.finetune` writes to metrics.json."""
+        from bert_keras import metrics
+
+        words = _sentences(words)
+        tags = [[t.decode("utf-8") if isinstance(t, bytes) else t for t in ts] for ts in tags]
+        if tags and tags[0] and not isinstance(tags[0][0], str):
+            names = self.labels or [str(i) for i in range(self.num_labels)]
+            tags = [[names[t] for t in ts] for ts in tags]
+        return metrics.entity_f1(tags, self.predict_word_tags(words, batch_size))
+
+
+def _as_bytes(text):
+    return text if isinstance(text, bytes) else str(text).encode("utf-8")
+
+
+def _is_word_lists(x):
+    if isinstance(x, (str, bytes)) or not hasattr(x, "__len__") or len(x) == 0:
+        return False
+    first = x[0]
+    return isinstance(first, (list, tuple)) or (isinstance(first, np.ndarray) and first.ndim == 1)
+
+
+def _sentences(x):
+    """Sentences as lists of str words; refuses raw strings and non-string words with their position."""
+    if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
+        raise ValueError(f"Expected a list of sentences, each a list of words; got {type(x).__name__}.")
+    if len(x) == 0:
+        raise ValueError("No sentences given.")
+    sentences = []
+    for i, sentence in enumerate(x):
+        if isinstance(sentence, (str, bytes)):
+            raise ValueError(f"Sentence {i} is a string {sentence[:40]!r}: training takes sentences split into "
+                             "words (lists of str), one tag per word; predict() takes raw strings.")
+        words = []
+        for j, word in enumerate(sentence):
+            if isinstance(word, bytes):
+                word = word.decode("utf-8")
+            if not isinstance(word, str):
+                raise ValueError(f"Sentence {i}, word {j} is {type(word).__name__} {word!r}, not a string.")
+            words.append(word)
+        sentences.append(words)
+    return sentences
 
 
 def word_tags_to_entities(words, tags, text=None, word_starts=None):

@@ -159,6 +159,10 @@ class EncoderTask(keras.Model):
     def _finish_predictions(self, outputs):
         return outputs
 
+    def _read_dataset(self, dataset):
+        """(x, y, sample_weight) of a `tf.data.Dataset` given to fit / evaluate / predict on text."""
+        return _read_text_dataset(dataset)
+
     def text_dataset(self, x, y=None, sample_weight=None, batch_size=None, training=False, shuffle=False):
         """The `tf.data` pipeline that `fit` (`training=True`), `evaluate` and `predict` build from texts.
 
@@ -169,26 +173,47 @@ class EncoderTask(keras.Model):
         if isinstance(x, tf.data.Dataset):
             if y is not None or sample_weight is not None:
                 raise ValueError("Pass a tf.data.Dataset of (text, label) alone, without y or sample_weight.")
-            x, y, sample_weight = _read_text_dataset(x)
-        texts, pairs = self._text_inputs(x)
-        targets = ()
-        if y is not None:
-            targets = self._targets(y)
-            for name, target in zip(("labels",), targets):
-                if len(target) != len(texts):
-                    raise ValueError(f"{len(texts)} texts but {len(target)} {name}.")
+            x, y, sample_weight = self._read_dataset(x)
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight, "float32")
-            if len(sample_weight) != len(texts):
-                raise ValueError(f"{len(texts)} texts but {len(sample_weight)} sample weights.")
-            targets = (*targets, sample_weight)
         # Rounding widths up matters to XLA, which compiles per shape; TensorFlow's graph functions take any width
         # without retracing (Keras traces them with reduce_retracing), so without XLA batches stop at the exact
         # longest row (4-10% fewer padded positions on real reviews).
         multiple = None if self.compiled and self.jit_compile else 1
-        return self.preprocessor.dataset(texts, pairs, targets, batch_size=batch_size or self.DEFAULT_BATCH_SIZE,
-                                         shuffle=training and shuffle, sort_by_length=not training,
-                                         pad_to_multiple_of=multiple)
+        return self._text_batches(x, y, sample_weight, batch_size or self.DEFAULT_BATCH_SIZE,
+                                  shuffle=training and shuffle, sort_by_length=not training,
+                                  pad_to_multiple_of=multiple)
+
+    def _text_batches(self, x, y, sample_weight, batch_size, shuffle, sort_by_length, pad_to_multiple_of):
+        """Texts (and pairs) -> `BertTextPreprocessor.dataset`; the tagger and span QA override it."""
+        texts, pairs = self._text_inputs(x)
+        targets = ()
+        if y is not None:
+            targets = self._targets(y)
+            for target in targets:
+                if len(target) != len(texts):
+                    raise ValueError(f"{len(texts)} texts but {len(target)} labels.")
+        if sample_weight is not None:
+            if len(sample_weight) != len(texts):
+                raise ValueError(f"{len(texts)} texts but {len(sample_weight)} sample weights.")
+            targets = (*targets, sample_weight)
+        return self.preprocessor.dataset(texts, pairs, targets, batch_size=batch_size, shuffle=shuffle,
+                                         sort_by_length=sort_by_length, pad_to_multiple_of=pad_to_multiple_of)
+
+    def export(self, filepath, format="tf_saved_model", version=None, **kwargs):
+        """With a preprocessor: writes the string-in TF Serving SavedModel of `python -m export.saved_model`
+        (the task's `serving_default` on raw strings, `embed`, `preprocess`, `serve_features`; classifiers add
+        `serve_pair`) to `filepath/<version>/` and returns that path. Without one: Keras's `Model.export`."""
+        if self.preprocessor is None or format != "tf_saved_model":
+            return super().export(filepath, format=format, **kwargs)
+        from export.saved_model import export_task_model
+
+        return export_task_model(self, filepath, version=version, **kwargs)
+
+    def _require_preprocessor(self, what):
+        if self.preprocessor is None:
+            raise ValueError(f"{what} needs the model's tokenizer: this {type(self).__name__} has "
+                             "preprocessor=None. Set model.preprocessor = BertTextPreprocessor(tokenizer, seq_length).")
 
     # ------------------------------------------------------------------------------------------ Keras API
 
@@ -246,7 +271,7 @@ def _batches_of(x, batch_size):
 
 
 def _unpack_validation(validation_data):
-    if isinstance(validation_data, tf.data.Dataset):
+    if isinstance(validation_data, (tf.data.Dataset, list)):  # a dataset, or inputs that carry their targets
         return (validation_data,)
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         raise ValueError("validation_data must be (texts, labels), (texts, labels, sample_weights) or a "

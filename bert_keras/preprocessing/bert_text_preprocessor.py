@@ -76,25 +76,29 @@ class BertTextPreprocessor(keras.layers.Layer):
         tok = self.tokenizer
         features, _ = pack_segments(ids_a, self.seq_length, tok.cls_id, tok.sep_id, tok.pad_id, segment_b=ids_b,
                                     truncation=tok.truncation)
+        return self.trim(features, pad_to_multiple_of)
+
+    def trim(self, features, pad_to_multiple_of=None):
+        """Cuts [batch, seq_length] features (and any other [batch, seq_length] entry) to the batch's longest
+        row, rounded up to `pad_to_multiple_of` (default the preprocessor's), never past `seq_length`."""
         longest = tf.reduce_max(tf.concat([tf.reduce_sum(features["input_mask"], axis=1), [1]], axis=0))
         multiple = pad_to_multiple_of or self.pad_to_multiple_of
         width = tf.minimum((longest + multiple - 1) // multiple * multiple, self.seq_length)
-        return {name: value[:, :width] for name, value in features.items()}
+        return {name: value[:, :width] if value.shape.rank == 2 else value for name, value in features.items()}
 
     def tokenize_columns(self, texts, pair_texts=None):
         """(ids_a, ids_b or None, packed lengths) for whole columns of texts, tokenized once, in chunks."""
-        chunks_a, chunks_b = [], []
-        for start in range(0, len(texts), 4096):
-            chunks_a.append(self.tokenizer.tokenize(texts[start:start + 4096]))
-            if pair_texts is not None:
-                chunks_b.append(self.tokenizer.tokenize(pair_texts[start:start + 4096]))
-        ids_a = tf.concat(chunks_a, axis=0) if chunks_a else tf.ragged.constant([], tf.int32, ragged_rank=1)
+        ids_a = self._tokenize_chunks(texts)
         ids_b = None
         lengths = ids_a.row_lengths().numpy() + 2
         if pair_texts is not None:
-            ids_b = tf.concat(chunks_b, axis=0) if chunks_b else tf.ragged.constant([], tf.int32, ragged_rank=1)
+            ids_b = self._tokenize_chunks(pair_texts)
             lengths = lengths + ids_b.row_lengths().numpy() + 1
         return ids_a, ids_b, np.minimum(lengths, self.seq_length)
+
+    def _tokenize_chunks(self, texts):
+        chunks = [self.tokenizer.tokenize(texts[start:start + 4096]) for start in range(0, len(texts), 4096)]
+        return tf.concat(chunks, axis=0) if chunks else tf.ragged.constant([], tf.int32, ragged_rank=1)
 
     def dataset(self, texts, pair_texts=None, targets=(), batch_size=32, shuffle=False, seed=None,
                 sort_by_length=False, group_by_length=True, pad_to_multiple_of=None):
@@ -118,45 +122,66 @@ class BertTextPreprocessor(keras.layers.Layer):
             (dataset, number of batches, row order: indices into the input in the order batched, or None when
             shuffled).
         """
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
         ids_a, ids_b, lengths = self.tokenize_columns(texts, pair_texts)
-        n = len(lengths)
-        order = None
-        if not shuffle:
-            order = np.argsort(lengths, kind="stable") if sort_by_length else np.arange(n)
-            if sort_by_length:
-                ids_a = tf.gather(ids_a, order)
-                ids_b = None if ids_b is None else tf.gather(ids_b, order)
-                lengths = lengths[order]
-                targets = tuple(np.asarray(t)[order] for t in targets)
-        columns = {"a": ids_a, "length": lengths.astype("int32")}
+        columns = {"a": ids_a}
         if ids_b is not None:
             columns["b"] = ids_b
-        for i, target in enumerate(targets):
-            columns[f"target_{i}"] = np.asarray(target)
-        ds = tf.data.Dataset.from_tensor_slices(columns)
-        group = shuffle and group_by_length
-        if shuffle:
-            ds = ds.shuffle(max(1, n), seed=seed, reshuffle_each_iteration=True)
-        if group:
-            ds = ds.batch(batch_size * GROUP_WINDOW_BATCHES).map(_sorted_by_length).unbatch()
-        ds = ds.batch(batch_size)
-        if group:
-            ds = ds.shuffle(GROUP_WINDOW_BATCHES, seed=None if seed is None else seed + 1,
-                            reshuffle_each_iteration=True)
 
         def to_features(batch):
-            features = self.pack(batch["a"], batch.get("b"), pad_to_multiple_of)
-            outputs = tuple(batch[f"target_{i}"] for i in range(len(targets)))
-            return (features, *outputs) if outputs else features
+            return self.pack(batch["a"], batch.get("b"), pad_to_multiple_of)
 
-        batches = math.ceil(n / batch_size)
-        ds = ds.map(to_features, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        ds = ds.apply(tf.data.experimental.assert_cardinality(batches))  # lost by unbatch(); Keras reads it
-        options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-        return ds.with_options(options).prefetch(tf.data.AUTOTUNE), batches, order
+        return batched_dataset(columns, lengths, to_features, targets, batch_size, shuffle, seed, sort_by_length,
+                               group_by_length)
+
+    def word_dataset(self, words, tags=None, batch_size=32, shuffle=False, seed=None, sort_by_length=False,
+                     group_by_length=True, pad_to_multiple_of=None, word_index=False):
+        """Batches of pre-split sentences for word tagging, as `dataset` batches texts.
+
+        Each word is tokenized on its own; its tag id goes on its first WordPiece and every other position gets
+        -1 (`bert_keras.text.word_features.pack_words`), which `BertTokenClassifier`'s loss ignores.
+
+        Args:
+            words: a list of sentences, each a list of words.
+            tags: optional tag ids, one list per sentence, as long as its words.
+            word_index: also return, per batch, the int32 [batch, width] word index of each first piece (-1
+                elsewhere), to read predictions back onto words.
+            Others: as `dataset`.
+
+        Returns:
+            (dataset of `features` or `(features, labels)` batches, and with `word_index` `(features,
+            word_index)`; number of batches; row order).
+        """
+        from bert_keras.text.word_features import pack_words
+
+        words = tf.ragged.constant([list(sentence) for sentence in words], dtype=tf.string, ragged_rank=1)
+        pieces = self._tokenize_chunks(words.flat_values)
+        per_word = tf.RaggedTensor.from_row_lengths(pieces.row_lengths(), words.row_lengths())
+        lengths = np.minimum(tf.reduce_sum(per_word, axis=1).numpy() + 2, self.seq_length)
+        columns = {"words": words}
+        if tags is not None:
+            columns["tags"] = tf.ragged.constant([list(t) for t in tags], dtype=tf.int32, ragged_rank=1)
+
+        def to_features(batch):
+            features = self.trim(pack_words(self.tokenizer, batch["words"], self.seq_length, batch.get("tags")),
+                                 pad_to_multiple_of)
+            index = features.pop("word_index")
+            labels = features.pop("labels", None)
+            extra = (labels,) if labels is not None else ()
+            return (features, *extra, index) if word_index else ((features, *extra) if extra else features)
+
+        return batched_dataset(columns, lengths, to_features, (), batch_size, shuffle, seed, sort_by_length,
+                               group_by_length)
+
+    def features_dataset(self, features, targets=(), batch_size=32, shuffle=False, seed=None, sort_by_length=False,
+                         group_by_length=True, pad_to_multiple_of=None):
+        """Batches of already packed [n, seq_length] features (e.g. QA windows), each cut to its longest row."""
+        lengths = np.asarray(features["input_mask"]).sum(axis=1)
+
+        def to_features(batch):
+            return self.trim(batch, pad_to_multiple_of)
+
+        return batched_dataset(dict(features), lengths, to_features, targets, batch_size, shuffle, seed,
+                               sort_by_length, group_by_length)
 
     def get_config(self):
         config = super().get_config()
@@ -169,6 +194,63 @@ class BertTextPreprocessor(keras.layers.Layer):
         config = dict(config)
         config["tokenizer"] = keras.saving.deserialize_keras_object(config["tokenizer"])
         return cls(**config)
+
+
+def batched_dataset(columns, lengths, to_features, targets=(), batch_size=32, shuffle=False, seed=None,
+                    sort_by_length=False, group_by_length=True):
+    """The batching shared by every text task: rows -> shuffled / length-grouped / length-sorted batches.
+
+    Args:
+        columns: dict of per-row values (numpy arrays, tensors or ragged tensors, first dimension = rows).
+        lengths: packed length of each row (what sorting and grouping use).
+        to_features: batch of `columns` -> features (or a tuple starting with them).
+        targets: arrays aligned with the rows, appended to each batch after `to_features`' output.
+        batch_size, shuffle, seed, sort_by_length, group_by_length: as `BertTextPreprocessor.dataset`.
+
+    Returns:
+        (dataset, number of batches, row order or None when shuffled).
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
+    lengths = np.asarray(lengths)
+    n = len(lengths)
+    order = None
+    columns = dict(columns)
+    targets = tuple(np.asarray(t) for t in targets)
+    if not shuffle:
+        order = np.argsort(lengths, kind="stable") if sort_by_length else np.arange(n)
+        if sort_by_length:
+            columns = {k: (v[order] if isinstance(v, np.ndarray) else tf.gather(v, order)) for k, v in columns.items()}
+            lengths = lengths[order]
+            targets = tuple(t[order] for t in targets)
+    columns["length"] = lengths.astype("int32")
+    for i, target in enumerate(targets):
+        columns[f"target_{i}"] = target
+    ds = tf.data.Dataset.from_tensor_slices(columns)
+    group = shuffle and group_by_length
+    if shuffle:
+        ds = ds.shuffle(max(1, n), seed=seed, reshuffle_each_iteration=True)
+    if group:
+        ds = ds.batch(batch_size * GROUP_WINDOW_BATCHES).map(_sorted_by_length).unbatch()
+    ds = ds.batch(batch_size)
+    if group:
+        ds = ds.shuffle(GROUP_WINDOW_BATCHES, seed=None if seed is None else seed + 1,
+                        reshuffle_each_iteration=True)
+
+    def batch_features(batch):
+        outputs = tuple(batch.pop(f"target_{i}") for i in range(len(targets)))
+        batch.pop("length")
+        features = to_features(batch)
+        if not outputs:
+            return features
+        return (*features, *outputs) if isinstance(features, tuple) else (features, *outputs)
+
+    batches = math.ceil(n / batch_size)
+    ds = ds.map(batch_features, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.apply(tf.data.experimental.assert_cardinality(batches))  # lost by unbatch(); Keras reads it
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(options).prefetch(tf.data.AUTOTUNE), batches, order
 
 
 def _sorted_by_length(window):

@@ -1,5 +1,9 @@
 """Span-QA features: question + context windows (`doc_stride`), answer labels, and n-best answer extraction.
 
+`BertSpanQA.fit` trains on these windows; its `predict` (and the export) answer with the in-graph search of
+`bert_keras.text.answer_decoding`, which gives the answers `extract_answers` gives with `n_best >= seq_length`
+(tested); `extract_answers` also returns the n-best list.
+
 Long contexts are split into overlapping windows like Google's `run_squad.py`; every window holds the whole
 (truncated) question. An answer that is not fully inside a window is labelled [CLS] (index 0) there, which
 is also the label of unanswerable questions (SQuAD 2.0). Answers map back through the tokenizer's byte
@@ -11,8 +15,6 @@ Windowing runs in Python over the tokenizer's (in-graph) output; the number of w
 import collections
 
 import numpy as np
-
-from bert_keras.models.bert_encoder import INPUT_NAMES
 
 
 # Google's run_squad.py defaults, the one place they are set (trainers.finetune's flags and the export read them).
@@ -137,29 +139,3 @@ def extract_answers(examples, features, start_logits, end_logits, n_best=20, max
         answer["n_best"] = [(t, s) for t, s, _, _ in n_best_list]
         results[example.qid] = answer
     return results
-
-
-def qa_dataset(tokenizer, examples, seq_length, doc_stride, max_query_length, batch_size, shuffle=False, seed=None):
-    """(dataset, windows) of `(features, {"start_logits", "end_logits"} positions)` batches for `BertSpanQA.fit`."""
-    import tensorflow as tf
-
-    f = build_qa_features(tokenizer, examples, seq_length, doc_stride, max_query_length)
-    x = {k: f[k] for k in INPUT_NAMES}
-    targets = {"start_logits": f["start_positions"], "end_logits": f["end_positions"]}
-    ds = tf.data.Dataset.from_tensor_slices((x, targets))
-    if shuffle:
-        ds = ds.shuffle(len(f["example_index"]), seed=seed, reshuffle_each_iteration=True)
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return ds.batch(batch_size).with_options(options).prefetch(tf.data.AUTOTUNE), len(f["example_index"])
-
-
-def predict_answers(model, tokenizer, examples, seq_length, doc_stride, max_query_length,
-                    max_answer_length=MAX_ANSWER_LENGTH,
-                    allow_no_answer=False, batch_size=32):
-    """{question id: answer dict} (`extract_answers`) of a `BertSpanQA` over every window of every example."""
-    f = build_qa_features(tokenizer, examples, seq_length, doc_stride, max_query_length)
-    out = model.predict({k: f[k] for k in INPUT_NAMES}, verbose=0,
-                        batch_size=batch_size)
-    return extract_answers(examples, f, out["start_logits"], out["end_logits"], max_answer_length=max_answer_length,
-                           allow_no_answer=allow_no_answer)

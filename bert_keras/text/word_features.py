@@ -2,7 +2,8 @@
 
 Each word is tokenized on its own (BERT may split it further at punctuation and into WordPieces); its label
 goes on its first WordPiece and every other position gets -1, which `BertTokenClassifier`'s loss ignores.
-Runs in-graph, so it maps over batched `tf.data` datasets of ragged words.
+Runs in-graph, so it maps over batched `tf.data` datasets of ragged words
+(`BertTextPreprocessor.word_dataset`, what `BertTokenClassifier.fit` trains on).
 """
 
 import tensorflow as tf
@@ -64,55 +65,3 @@ def bio_tag_set(sentences):
     """
     types = sorted({tag[2:] for _, tags in sentences for tag in tags if tag != "O"})
     return ["O"] + [f"{prefix}-{kind}" for kind in types for prefix in ("B", "I")]
-
-
-def word_tagging_dataset(tokenizer, sentences, label_names, seq_length, batch_size, shuffle=False, seed=None):
-    """(dataset, examples) of `(features, word-piece labels)` batches for `BertTokenClassifier.fit`.
-
-    Args:
-        tokenizer: a `BertTokenizer`.
-        sentences: [(words, tags)] as `bert_keras.data.conll.read_conll` returns them.
-        label_names: the tag set in id order (every tag of `sentences` must be in it).
-        seq_length, batch_size: packing length and rows per batch.
-        shuffle, seed: reshuffle every epoch, seeded.
-    """
-    index = {label: i for i, label in enumerate(label_names)}
-    words = tf.ragged.constant([tokens for tokens, _ in sentences], dtype=tf.string)
-    tags = tf.ragged.constant([[index[t] for t in ts] for _, ts in sentences], dtype=tf.int32)
-    ds = tf.data.Dataset.from_tensor_slices({"words": words, "tags": tags})
-    if shuffle:
-        ds = ds.shuffle(len(sentences), seed=seed, reshuffle_each_iteration=True)
-
-    def featurize(batch):
-        features = pack_words(tokenizer, batch["words"], seq_length, batch["tags"])
-        labels = features.pop("labels")
-        features.pop("word_index")
-        return features, labels
-
-    ds = ds.batch(batch_size).map(featurize, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return _distributable(ds), len(sentences)
-
-
-def predict_word_tags(model, tokenizer, sentences, label_names, seq_length, batch_size=32):
-    """The tag of each word (read on its first WordPiece) for each sentence's words; words cut off by
-    `seq_length` are tagged "O"."""
-    import numpy as np
-
-    predicted = []
-    for start in range(0, len(sentences), 256):
-        chunk = sentences[start:start + 256]
-        features = pack_words(tokenizer, tf.ragged.constant(list(chunk), dtype=tf.string), seq_length)
-        word_index = features.pop("word_index").numpy()
-        best = model.predict(features, verbose=0, batch_size=batch_size).argmax(-1)
-        for row, words in enumerate(chunk):
-            tags = ["O"] * len(words)
-            for pos in np.nonzero(word_index[row] >= 0)[0]:
-                tags[word_index[row, pos]] = label_names[best[row, pos]]
-            predicted.append(tags)
-    return predicted
-
-
-def _distributable(ds):
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)

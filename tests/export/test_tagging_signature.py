@@ -13,7 +13,7 @@ from bert_keras import BertTokenizer
 from bert_keras.data import real_datasets
 from bert_keras.models.bert_token_classifier import word_tags_to_entities
 from export.saved_model import export_saved_model, read_metadata
-from export.tagging_signature import label_tables
+from bert_keras.text.entity_decoding import label_tables
 from tests.helpers import load_in_fresh_process
 
 HOSTILE = ["", "   \t\n ", "\x00\x01\x1b[31m control", "😀🎉👍🏽 party", "שלום עולם مرحبا", "北京，Straße ² café"]

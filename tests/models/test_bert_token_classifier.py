@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from bert_keras import BertTokenClassifier
+from bert_keras.metrics.tagging import bio_spans
 from bert_keras.models.bert_token_classifier import word_tags_to_entities
 from tests.helpers import random_features, tiny_encoder
 
@@ -48,3 +49,105 @@ def test_bad_arguments():
         BertTokenClassifier(tiny_encoder(), num_labels=1)
     with pytest.raises(ValueError, match="3 words but 2 tags"):
         word_tags_to_entities(["a", "b", "c"], ["O", "O"])
+
+
+# ---------------------------------------------------------------------------------------------- on text
+
+HOSTILE = ["", "   \t\n ", "\x00\x01\x1b[31m control", "😀🎉👍🏽 party", "שלום עולם مرحبا", "北京，Straße ² café"]
+
+
+def _wnut_tagger(tokenizer, **kwargs):
+    from bert_keras import BertEncoder, BertTextPreprocessor
+
+    encoder = BertEncoder.from_config_name("tiny", vocab_size=tokenizer.vocab_size)
+    return BertTokenClassifier(encoder, preprocessor=BertTextPreprocessor(tokenizer, seq_length=48), **kwargs)
+
+
+@pytest.fixture(scope="module")
+def wnut_tagger(minilm_tokenizer):
+    """A tiny tagger on MiniLM's vocab with W-NUT's 21 BIO tags and an untrained head: it predicts entities all
+    over real tweets, so every decoding path (B, I after O, I after another type) shows up."""
+    from bert_keras.data import real_datasets
+    from bert_keras.text.word_features import bio_tag_set
+
+    keras.utils.set_random_seed(3)
+    splits = real_datasets.wnut16()
+    return _wnut_tagger(minilm_tokenizer, labels=bio_tag_set(splits["train"])), splits["test"][:40]
+
+
+def test_fit_on_word_lists_learns_and_names_unnamed_tags(minilm_tokenizer):
+    from bert_keras.data import real_datasets
+
+    keras.utils.set_random_seed(7)
+    train = real_datasets.wnut16()["train"][:64]
+    model = _wnut_tagger(minilm_tokenizer, num_labels=15)  # the BIO tag set of these 64 tweets
+    model.compile(learning_rate=2e-3)
+    history = model.fit([w for w, _ in train], [t for _, t in train], batch_size=16, epochs=3, verbose=0)
+    loss = history.history["loss"]
+    assert loss[2] < loss[0] * 0.8, loss
+    # Without labels=, string tags are named by their BIO tag set ("O", then B-/I- of each type, sorted).
+    assert model.labels[:3] == ["O", "B-company", "I-company"] and len(model.labels) == 15
+
+
+def test_word_tags_equal_fixed_padding_and_entities_equal_the_export(wnut_tagger, minilm_tokenizer, tmp_path):
+    from bert_keras.text.word_features import pack_words
+    from tests.helpers import load_in_fresh_process
+
+    model, test = wnut_tagger
+    words = [w for w, _ in test]
+    tags = model.predict(words, verbose=0)
+    # Reference: the model on rows padded to seq_length, read on each word's first piece.
+    import tensorflow as tf
+
+    features = pack_words(minilm_tokenizer, tf.ragged.constant(words), 48)
+    word_index = features.pop("word_index").numpy()
+    best = np.asarray(model(features)).argmax(-1)
+    for row, sentence in enumerate(words):
+        want = ["O"] * len(sentence)
+        for pos in np.nonzero(word_index[row] >= 0)[0]:
+            want[word_index[row, pos]] = model.labels[best[row, pos]]
+        assert tags[row] == want, row
+    assert model.task_metrics(words, [t for _, t in test])["true_entities"] == sum(
+        len(bio_spans(t)) for _, t in test)
+
+    texts = [" ".join(w) for w in words] + HOSTILE + [" ".join(["word"] * 100)]
+    entities = model.predict(texts, verbose=0)
+    assert sum(map(len, entities)) > 0
+    assert all(text[e["start"]:e["end"]] == e["text"] for text, es in zip(texts, entities) for e in es)
+    path = model.export(str(tmp_path / "export"))
+    out = load_in_fresh_process(path, {"serving_default": {"text": texts}}, tmp_path)
+    for row, text in enumerate(texts):
+        n = out["tf1/serving_default/num_entities"][row]
+        served = [{"type": out["tf1/serving_default/entity_type"][row][j].decode("utf-8"),
+                   "text": out["tf1/serving_default/entity_text"][row][j].decode("utf-8"),
+                   "start": int(out["tf1/serving_default/entity_start"][row][j]),
+                   "end": int(out["tf1/serving_default/entity_end"][row][j])} for j in range(n)]
+        assert entities[row] == served, (row, text)
+
+
+def test_keras_file_keeps_the_tokenizer_and_tag_names(wnut_tagger, tmp_path):
+    model, test = wnut_tagger
+    texts = [" ".join(w) for w, _ in test[:10]]
+    model.save(str(tmp_path / "tagger.keras"))
+    loaded = keras.saving.load_model(str(tmp_path / "tagger.keras"), safe_mode=True)
+    assert loaded.labels == model.labels and loaded.preprocessor.seq_length == 48
+    assert loaded.predict(texts, verbose=0) == model.predict(texts, verbose=0)
+
+
+def test_text_inputs_are_checked_at_the_door(wnut_tagger):  # every check runs before a step is taken
+    model, _ = wnut_tagger
+    with pytest.raises(ValueError, match="Sentence 1 has 2 words but 1 tags"):
+        model.fit([["a"], ["b", "c"]], [["O"], ["O"]], verbose=0)
+    with pytest.raises(ValueError, match=r"Sentence 0, word 1 \('Paris'\) has tag 'B-city', not one of"):
+        model.evaluate([["in", "Paris"]], [["O", "B-city"]], verbose=0)
+    with pytest.raises(ValueError, match="Sentence 0 is a string 'Ann went home': training takes sentences split"):
+        model.fit(["Ann went home"], [["B-person", "O", "O"]], verbose=0)
+    with pytest.raises(ValueError, match="Sentence 0, word 1 is int 3, not a string"):
+        model.predict([["a", 3]], verbose=0)
+    with pytest.raises(ValueError, match=r"tag ids \[99\] are not ints in \[0, 21\)"):
+        model.fit([["a"]], [[99]], verbose=0)
+    unnamed = _wnut_tagger(model.preprocessor.tokenizer, num_labels=3)
+    with pytest.raises(ValueError, match="no tag names to decode entities with"):
+        unnamed.predict(["some text"])
+    with pytest.raises(ValueError, match="make the BIO tag set .* of 5 tags but the model has num_labels=3"):
+        unnamed.fit([["Ann", "in", "Paris"]], [["B-PER", "O", "B-LOC"]], verbose=0)

@@ -1,4 +1,7 @@
-"""In-graph span QA for exports: (question, context) strings -> answer text, character offsets and score.
+"""In-graph span QA: (question, context) strings -> answer text, character offsets and score.
+
+The one decoding of a span-QA model's answers: `BertSpanQA.predict` runs it per batch, and the QA export's
+`serving_default` is the same function in the SavedModel.
 
 The graph does what `bert_keras.text.squad_features` does in Python, with dense core ops: the question is cut to
 `max_query_length` tokens; the context is split into windows of `seq_length - question - 3` tokens that start
@@ -16,7 +19,7 @@ huge context cannot hold a server for minutes; the number of windows searched is
 import tensorflow as tf
 
 from bert_keras.text import squad_features
-from export.tagging_signature import char_offsets
+from bert_keras.text.entity_decoding import char_offsets
 
 
 def _flat(ragged):
@@ -25,8 +28,16 @@ def _flat(ragged):
 
 def qa_outputs(tokenizer, model, questions, contexts, seq_length, doc_stride=squad_features.DOC_STRIDE,
                max_query_length=squad_features.MAX_QUERY_LENGTH, max_answer_length=squad_features.MAX_ANSWER_LENGTH,
-               allow_no_answer=False, max_windows=32):
+               allow_no_answer=False, max_windows=32, trim=False):
     """Answers for a batch of (question, context) pairs.
+
+    Args:
+        tokenizer, model: the model's `BertTokenizer` and a `BertSpanQA`.
+        questions, contexts: string [B] each.
+        seq_length, doc_stride, max_query_length, max_answer_length, allow_no_answer: the windowing and answer
+            search above (`bert_keras.text.squad_features` has the defaults).
+        max_windows: windows searched per example at most.
+        trim: run the model on the longest window of the batch only, not on `seq_length` columns.
 
     Returns:
         dict: `answer` [B] string; `start`, `end` [B] int32 character offsets into the context (-1 for no
@@ -76,14 +87,19 @@ def qa_outputs(tokenizer, model, questions, contexts, seq_length, doc_stride=squ
                 "input_type_ids": tf.cast((pos >= lq + 2) & (pos < used), tf.int32)}
     byte_start = gather(c_start_values, c_first, in_c)
     byte_end = gather(c_end_values, c_first, in_c)
+    if trim:  # positions past every window's end are padding in all of them
+        width = tf.maximum(tf.reduce_max(tf.concat([used[:, 0], [1]], 0)), 1)
+        features = {name: value[:, :width] for name, value in features.items()}
+        byte_start, byte_end, in_c = byte_start[:, :width], byte_end[:, :width], in_c[:, :width]
 
     logits = model(features, training=False)
     start_logits = tf.cast(logits["start_logits"], tf.float32)
     end_logits = tf.cast(logits["end_logits"], tf.float32)
     # Span (s, s + d) for d < max_answer_length: end logits shifted left by d, [W, S, D].
-    shifted = tf.stack([tf.pad(end_logits[:, d:], [[0, 0], [0, d]], constant_values=-1e9)
+    # (Padded, then cut: right for a width below max_answer_length too.)
+    shifted = tf.stack([tf.pad(end_logits, [[0, 0], [0, d]], constant_values=-1e9)[:, d:]
                         for d in range(max_answer_length)], axis=-1)
-    in_c_shifted = tf.stack([tf.pad(in_c[:, d:], [[0, 0], [0, d]]) for d in range(max_answer_length)], axis=-1)
+    in_c_shifted = tf.stack([tf.pad(in_c, [[0, 0], [0, d]])[:, d:] for d in range(max_answer_length)], axis=-1)
     valid = in_c[:, :, tf.newaxis] & in_c_shifted
     scores = tf.where(valid, start_logits[:, :, tf.newaxis] + shifted, -float("inf"))
     flat = tf.reshape(scores, [tf.shape(scores)[0], -1])

@@ -1,4 +1,7 @@
-"""In-graph outputs of an exported token tagger: WordPiece tokens, word labels and entity spans from raw text.
+"""In-graph tagger outputs: WordPiece tokens, word labels and entity spans from raw text.
+
+The one decoding of a tagger's predictions on raw text: `BertTokenClassifier.predict` runs it per length-sorted
+batch, and the tagging export's `serving_default` is the same function in the SavedModel.
 
 Words are BERT's basic-tokenizer words (whitespace and punctuation split): a word starts at every WordPiece
 that does not begin with `##`, and takes the label predicted on its first piece, as in training
@@ -11,6 +14,8 @@ Dense core ops only (no ragged ops past the tokenizer), so the graph runs in TF 
 """
 
 import tensorflow as tf
+
+from bert_keras.text.segment_packer import trim_to_longest
 
 
 def label_tables(labels):
@@ -51,8 +56,16 @@ def _compact(values, segment, num_segments, shape, combine):
     return tf.reshape(combine(values, segment, num_segments + 1)[:num_segments], shape)
 
 
-def tag_outputs(tokenizer, model, texts, seq_length, labels):
-    """The tagger's serving outputs for a batch of raw strings.
+def tag_outputs(tokenizer, model, texts, seq_length, labels, trim=False):
+    """The tagger's outputs for a batch of raw strings.
+
+    Args:
+        tokenizer: the model's `BertTokenizer`.
+        model: a `BertTokenClassifier` (or any model mapping the three inputs to [B, S, len(labels)] logits).
+        texts: string [B].
+        seq_length: texts are truncated to it (words past it get no label).
+        labels: the BIO tag names in id order.
+        trim: run the model on the batch's longest row only (outputs are then [B, that width]).
 
     Returns:
         dict: `tokens` [B, S] (WordPieces, "" past the end); `words`, `word_labels` [B, S] and `word_start`,
@@ -63,14 +76,17 @@ def tag_outputs(tokenizer, model, texts, seq_length, labels):
     types, type_ids, is_begin = label_tables(labels)
     texts = tokenizer.string_batch(texts)
     features = tokenizer(texts, seq_length=seq_length, return_offsets=True)
+    if trim:
+        features = trim_to_longest(features)
     starts, ends = features.pop("start_offsets"), features.pop("end_offsets")
     logits = model(features, training=False)
     label_ids = tf.argmax(logits, axis=-1, output_type=tf.int32)
 
     word_ids, mask = features["input_word_ids"], features["input_mask"]
     batch = tf.shape(word_ids)[0]
-    shape = tf.stack([batch, seq_length])
-    pos = tf.range(seq_length)[tf.newaxis, :]
+    width = seq_length if not trim else tf.shape(word_ids)[1]
+    shape = tf.stack([batch, width])
+    pos = tf.range(width)[tf.newaxis, :]
     row = tf.broadcast_to(tf.range(batch)[:, tf.newaxis], shape)
     length = tf.reduce_sum(mask, axis=1, keepdims=True)
     vocabulary = tf.constant(tokenizer.vocabulary)
@@ -81,8 +97,8 @@ def tag_outputs(tokenizer, model, texts, seq_length, labels):
     is_start = in_text & ~tf.gather(continuation, word_ids)
     word_of_pos = tf.cumsum(tf.cast(is_start, tf.int32), axis=1) - 1
     num_words = tf.reduce_sum(tf.cast(is_start, tf.int32), axis=1)
-    cells = batch * seq_length
-    segment = tf.reshape(tf.where(in_text & (word_of_pos >= 0), row * seq_length + word_of_pos, cells), [-1])
+    cells = batch * width
+    segment = tf.reshape(tf.where(in_text & (word_of_pos >= 0), row * width + word_of_pos, cells), [-1])
     word_start_byte = _compact(tf.reshape(starts, [-1]), segment, cells, shape, tf.math.unsorted_segment_min)
     word_end_byte = _compact(tf.reshape(ends, [-1]), segment, cells, shape, tf.math.unsorted_segment_max)
     word_label = _compact(tf.reshape(tf.where(is_start, label_ids, -1), [-1]), segment, cells, shape,
@@ -97,7 +113,7 @@ def tag_outputs(tokenizer, model, texts, seq_length, labels):
     begins = (word_type > 0) & (tf.gather(tf.constant(is_begin), word_label) | (previous_type != word_type))
     entity_of_word = tf.cumsum(tf.cast(begins, tf.int32), axis=1) - 1
     num_entities = tf.reduce_sum(tf.cast(begins, tf.int32), axis=1)
-    entity_segment = tf.reshape(tf.where(word_type > 0, row * seq_length + entity_of_word, cells), [-1])
+    entity_segment = tf.reshape(tf.where(word_type > 0, row * width + entity_of_word, cells), [-1])
     entity_start_byte = _compact(tf.reshape(word_start_byte, [-1]), entity_segment, cells, shape,
                                  tf.math.unsorted_segment_min)
     entity_end_byte = _compact(tf.reshape(word_end_byte, [-1]), entity_segment, cells, shape,
