@@ -1,7 +1,10 @@
 import keras
 import numpy as np
+import pytest
 
 from bert_keras import BertSpanQA
+from bert_keras.data.squad import SquadExample, read_squad
+from bert_keras.models.bert_encoder import INPUT_NAMES
 from tests.helpers import random_features, tiny_encoder
 
 
@@ -19,3 +22,87 @@ def test_keras_file_round_trip(tmp_path):
     loaded = keras.saving.load_model(str(tmp_path / "q.keras"), safe_mode=True)
     features = random_features()
     np.testing.assert_allclose(model(features)["end_logits"], loaded(features)["end_logits"], atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------- on text
+
+
+@pytest.fixture(scope="module")
+def squad_qa(minilm_tokenizer):
+    """A tiny span-QA model on MiniLM's vocab (untrained head), windows of 64 so the real SQuAD fixture's
+    paragraphs need several, plus contexts that are empty, short, non-Latin or past every window."""
+    from bert_keras import BertEncoder, BertTextPreprocessor
+    from bert_keras.data.real_corpora import package_file
+
+    keras.utils.set_random_seed(4)
+    examples, _ = read_squad(package_file("allennlp", "tests", "fixtures", "data", "squad.json"))
+    context = examples[0].context
+    examples = examples + [
+        SquadExample("empty", "What is here?", "", [], False),
+        SquadExample("short", "Where?", "In Paris, café ²北京.", [], False),
+        SquadExample("long-question", " ".join(["why"] * 40), context, [], False),
+        SquadExample("long-context", "Who?", " ".join([context] * 6), [], False),
+    ]
+    encoder = BertEncoder.from_config_name("tiny", vocab_size=minilm_tokenizer.vocab_size)
+    model = BertSpanQA(encoder, preprocessor=BertTextPreprocessor(minilm_tokenizer, seq_length=64), doc_stride=24,
+                       max_query_length=16, max_answer_length=8)
+    return model, examples
+
+
+def test_predict_equals_the_python_windows_and_exhaustive_search(squad_qa, minilm_tokenizer):
+    from bert_keras.text.squad_features import build_qa_features, extract_answers
+
+    model, examples = squad_qa
+    answers = model.predict(([e.question for e in examples], [e.context for e in examples]), batch_size=3)
+    features = build_qa_features(minilm_tokenizer, examples, 64, 24, 16)  # padded to 64: fixed shapes
+    assert np.bincount(features["example_index"]).max() > 20  # the long context: every window searched
+    logits = model({k: features[k] for k in INPUT_NAMES})
+    want = extract_answers(examples, features, logits["start_logits"], logits["end_logits"], n_best=64,
+                           max_answer_length=8)
+    for example, got in zip(examples, answers):
+        expected = want[example.qid]
+        assert (got["text"], got["start"], got["end"]) == (expected["text"], expected["start"], expected["end"])
+        np.testing.assert_allclose(got["score"], expected["score"], atol=1e-5)
+        if got["start"] >= 0:
+            assert example.context[got["start"]:got["end"]] == got["text"]
+    assert answers[-4]["text"] == "" and answers[-4]["start"] == -1  # the empty context
+    assert model.predict(examples) == answers  # SquadExamples in, the same answers
+
+
+def test_fit_on_answer_texts_learns_and_round_trips(squad_qa, tmp_path):
+    from bert_keras import BertEncoder
+
+    model, examples = squad_qa
+    keras.utils.set_random_seed(5)
+    qa = BertSpanQA(BertEncoder.from_config_name("tiny", vocab_size=model.encoder.vocab_size),
+                    preprocessor=model.preprocessor, doc_stride=24, max_query_length=16, max_answer_length=8)
+    qa.compile(learning_rate=3e-3)
+    answered = [e for e in examples if e.answers]
+    x = ([e.question for e in answered], [e.context for e in answered])
+    # Every answer form: text (found in the context), (text, start), a SQuAD dict, a list of golds.
+    y = [answered[0].answers[0][0], answered[1].answers[0], {"text": answered[2].answers[0][0],
+         "answer_start": answered[2].answers[0][1]}] + [[a for a in e.answers] for e in answered[3:]]
+    history = qa.fit(x, y, batch_size=4, epochs=8, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0] * 0.5
+    assert qa.task_metrics(x, y)["f1"] > 0.5  # memorised its 5 training questions
+    qa.save(str(tmp_path / "qa.keras"))
+    loaded = keras.saving.load_model(str(tmp_path / "qa.keras"), safe_mode=True)
+    assert loaded.qa_settings == qa.qa_settings
+    assert loaded.predict(x) == qa.predict(x)
+
+
+def test_text_inputs_are_checked_at_the_door(squad_qa):
+    model, _ = squad_qa
+    with pytest.raises(ValueError, match="Answer 0 'Lyon' does not occur in its context"):
+        model.fit((["Where?"], ["In Paris."]), ["Lyon"], verbose=0)
+    with pytest.raises(ValueError, match=r"Answer 0: context\[0:5\] is 'In Pa', not the answer 'Paris'"):
+        model.fit((["Where?"], ["In Paris."]), [("Paris", 0)], verbose=0)
+    with pytest.raises(ValueError, match="2 questions but 1 contexts"):
+        model.predict((["a", "b"], ["c"]))
+    with pytest.raises(ValueError, match="need answers"):
+        model.evaluate((["Where?"], ["In Paris."]), verbose=0)
+    with pytest.raises(ValueError, match="x=\\(questions, contexts\\)"):
+        model.predict(["just a question"])
+    with pytest.raises(ValueError, match="seq_length=16 leaves no room for context after a 16-token question"):
+        BertSpanQA(model.encoder, preprocessor=type(model.preprocessor)(model.preprocessor.tokenizer, 16),
+                   max_query_length=16)
