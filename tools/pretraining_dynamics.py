@@ -37,9 +37,9 @@ def dump(args):
     cfg = pretrain.PretrainConfig(model_dir=OUT, corpus="peoples_daily", vocab=args.vocab, seq_length=args.seq_length,
                                   max_predictions_per_seq=round(0.15 * args.seq_length) + 1,
                                   batch_size=args.batch_size, eval_fraction=0.0, bucket_by_length=False)
-    tokenizer = pretrain._tokenizer(cfg)
+    tokenizer = pretrain.run_tokenizer(cfg)
     masker = MlmMasker(tokenizer.vocabulary, cfg.max_predictions_per_seq, cfg.masked_lm_prob)
-    train, _, _ = pretrain._datasets(cfg, tokenizer, masker, 0)
+    train, _, _ = pretrain.run_datasets(cfg, tokenizer, masker)
     columns = {}
     for features, labels, weights in train.take(args.steps + HELD_OUT):
         row = {**features, "mlm_ids": labels["mlm"], "nsp": labels["nsp"], "mlm_weights": weights["mlm"]}

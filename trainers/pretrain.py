@@ -33,7 +33,6 @@ import dataclasses  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import math  # noqa: E402
-import random  # noqa: E402
 import shutil  # noqa: E402
 import time  # noqa: E402
 
@@ -85,83 +84,24 @@ class PretrainConfig:
 # ---------------------------------------------------------------------------------------------------- data
 
 
-def build_pairs(cfg, tokenizer):
-    """Reads the corpus, holds out `eval_fraction` of the documents, and builds segment pairs for both parts.
-
-    Returns (train_pairs, eval_pairs or None, stats dict).
-    """
-    from bert_keras.data.pretraining_corpus import load_corpus
-    from bert_keras.text.nsp_pairs import PairStats, create_segment_pairs, tokenize_documents
+def run_datasets(cfg, tokenizer, masker, skip_batches=0):
+    """`bert_keras.text.pretraining_dataset.pretraining_datasets` with this run's settings."""
+    from bert_keras.text.pretraining_dataset import pretraining_datasets
     from trainers.callbacks import progress_logger
 
-    start = time.time()
-    documents = load_corpus(cfg.corpus, cfg.input_format)
-    logger.info("Read %d documents, %d sentences.", len(documents), sum(len(d) for d in documents))
-    order = list(range(len(documents)))
-    random.Random(cfg.seed).shuffle(order)
-    n_eval = int(round(cfg.eval_fraction * len(documents)))
-    if cfg.eval_fraction > 0 and n_eval < 2:
-        logger.warning("--eval_fraction=%s of %d documents is under 2 documents: no held-out evaluation.",
-                       cfg.eval_fraction, len(documents))
-        n_eval = 0
-    eval_docs = [documents[i] for i in sorted(order[:n_eval])]
-    train_docs = [documents[i] for i in sorted(order[n_eval:])]
-    stats = {}
-    tokenized = tokenize_documents(tokenizer, train_docs, progress=progress_logger("Tokenizing", logger))
-    train_stats = PairStats()
-    train = create_segment_pairs(tokenized, cfg.seq_length, cfg.short_seq_prob, cfg.seed, train_stats)
-    stats["train"] = train_stats.as_dict()
-    eval_pairs = None
-    if eval_docs:
-        eval_stats = PairStats()
-        eval_pairs = create_segment_pairs(tokenize_documents(tokenizer, eval_docs), cfg.seq_length,
-                                          cfg.short_seq_prob, cfg.seed + 1, eval_stats)
-        stats["eval"] = eval_stats.as_dict()
-    stats["seconds"] = round(time.time() - start, 1)
-    logger.info("Pairs: %d train (%d documents), %d eval (%d documents), built in %.1f s; %s", len(train),
-                len(train_docs), len(eval_pairs) if eval_pairs else 0, len(eval_docs), stats["seconds"],
-                {k: v for k, v in stats["train"].items() if v})
-    return train, eval_pairs, stats
-
-
-def _datasets(cfg, tokenizer, masker, skip_batches):
-    from bert_keras.text.pretraining_dataset import (count_batches, default_buckets, masking_statistics,
-                                                     pretraining_dataset, read_pretraining_records)
-    from bert_keras.data.pretraining_corpus import expand_corpus
-
-    buckets = default_buckets(cfg.seq_length) if cfg.bucket_by_length else None
-    if cfg.input_records:
-        files = expand_corpus(cfg.input_records, flag="--input_records")
-        logger.info("Static pretraining data: %d TFRecord files.", len(files))
-
-        def make(training, skip=0, model_batches=True):
-            return read_pretraining_records(files, cfg.batch_size, cfg.seq_length, cfg.max_predictions_per_seq,
-                                            seed=cfg.seed, training=training, skip_batches=skip,
-                                            model_batches=model_batches)
-        stats = {"input_records": files}
-        train = make(True, skip_batches)
-        probe = make(False, model_batches=False)
-        eval_ds = None
-    else:
-        train_pairs, eval_pairs, stats = build_pairs(cfg, tokenizer)
-        train = pretraining_dataset(train_pairs, masker, cfg.batch_size, cfg.seq_length, cfg.seed, True, buckets,
-                                    skip_batches)
-        probe = pretraining_dataset(train_pairs, masker, cfg.batch_size, cfg.seq_length, cfg.seed, False, buckets,
-                                    model_batches=False)
-        eval_ds = None
-        if eval_pairs is not None and len(eval_pairs):
-            eval_ds = pretraining_dataset(eval_pairs, masker, cfg.batch_size, cfg.seq_length, cfg.seed + 1, False,
-                                          buckets)
-            stats["eval_batches"] = count_batches(eval_pairs, cfg.batch_size, cfg.seq_length, buckets)
-    stats["masking"] = masking_statistics(probe, masker, max_batches=50)
-    logger.info("Masking over the first batches: %s", stats["masking"])
-    return train, eval_ds, stats
+    return pretraining_datasets(tokenizer, masker, cfg.batch_size, cfg.seq_length, corpus=cfg.corpus or None,
+                                input_records=cfg.input_records or None, input_format=cfg.input_format,
+                                max_predictions_per_seq=cfg.max_predictions_per_seq,
+                                short_seq_prob=cfg.short_seq_prob, eval_fraction=cfg.eval_fraction,
+                                bucket_by_length=cfg.bucket_by_length, seed=cfg.seed, skip_batches=skip_batches,
+                                progress=progress_logger("Tokenizing", logger))
 
 
 # ---------------------------------------------------------------------------------------------------- model
 
 
-def _tokenizer(cfg):
+def run_tokenizer(cfg):
+    """The run's tokenizer (`tokenizer_for_run`: the checkpoint's vocab, or --vocab; both must agree)."""
     from bert_keras.text.bert_tokenizer import tokenizer_for_run
 
     return tokenizer_for_run(cfg.vocab, cfg.init_checkpoint, cfg.lower_case, cfg.seq_length)
@@ -228,7 +168,7 @@ def run(cfg):
     strategy, is_chief, _, out_dir = set_up(cfg)
     backup_dir = os.path.join(out_dir, "backup")
 
-    tokenizer = _tokenizer(cfg)
+    tokenizer = run_tokenizer(cfg)
     masker = MlmMasker(tokenizer.vocabulary, cfg.max_predictions_per_seq, cfg.masked_lm_prob, cfg.whole_word_mask)
     needed = math.ceil(cfg.masked_lm_prob * (cfg.seq_length - 3))
     if cfg.max_predictions_per_seq < needed:
@@ -244,7 +184,7 @@ def run(cfg):
     done_epochs = _completed_epochs(backup_dir)
     if done_epochs:
         logger.info("Resuming after step %d from %s.", done_epochs * steps_per_epoch, backup_dir)
-    train_ds, eval_ds, data_stats = _datasets(cfg, tokenizer, masker, done_epochs * steps_per_epoch)
+    train_ds, eval_ds, data_stats = run_datasets(cfg, tokenizer, masker, done_epochs * steps_per_epoch)
     if is_chief:
         cb.atomic_write_json(os.path.join(out_dir, "data_stats.json"), data_stats)
 

@@ -65,9 +65,9 @@ def context_check(model_dir, cfg, batches=30):
     from bert_keras.text.mlm_masking import MlmMasker
     from trainers import pretrain
 
-    tokenizer = pretrain._tokenizer(cfg)
+    tokenizer = pretrain.run_tokenizer(cfg)
     masker = MlmMasker(tokenizer.vocabulary, cfg.max_predictions_per_seq, cfg.masked_lm_prob, cfg.whole_word_mask)
-    _, eval_ds, _ = pretrain._datasets(cfg, tokenizer, masker, 0)
+    _, eval_ds, _ = pretrain.run_datasets(cfg, tokenizer, masker)
     if eval_ds is None:
         return {}
     model = BertPretrainer.from_pretrained(model_dir)

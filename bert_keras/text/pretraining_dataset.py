@@ -15,13 +15,18 @@ Every batch is `(features, labels, sample_weights)` for `BertPretrainer`: featur
 `{"mlm": masked_lm_weights, "nsp": 1}`.
 """
 
+import logging
 import os
+import random
 import tempfile
+import time
 
 import numpy as np
 import tensorflow as tf
 
 from bert_keras.models.bert_encoder import INPUT_NAMES
+
+logger = logging.getLogger(__name__)
 
 FEATURE_NAMES = ("input_word_ids", "input_mask", "input_type_ids", "masked_lm_positions")
 # Google's TFRecord names -> ours.
@@ -255,3 +260,93 @@ def count_batches(pairs, batch_size, seq_length, buckets=None):
     edges = sorted(set(int(b) for b in buckets) | {seq_length})
     per_bucket = np.bincount(np.searchsorted(edges, pairs.lengths(), side="left"), minlength=len(edges))
     return int(sum(-(-int(n) // batch_size) for n in per_bucket))
+
+
+def corpus_segment_pairs(corpus, tokenizer, seq_length, input_format="google", short_seq_prob=0.1,
+                         eval_fraction=0.02, seed=12345, progress=None):
+    """Reads a corpus, holds out `eval_fraction` of its documents (seeded) and builds NSP segment pairs of both.
+
+    Args:
+        corpus: text files, globs, directories or a bundled corpus name (`bert_keras.data.pretraining_corpus.
+            load_corpus`).
+        tokenizer: a `BertTokenizer`.
+        seq_length, short_seq_prob, seed: as `bert_keras.text.nsp_pairs.create_segment_pairs` (the held-out part
+            uses `seed + 1`).
+        input_format: "google" (a sentence per line, blank lines between documents) or as `load_corpus` lists.
+        eval_fraction: share of documents held out; under 2 documents means none (logged).
+        progress: optional callable(done, total) for the tokenization of the training documents.
+
+    Returns:
+        (train pairs, held-out pairs or None, stats dict).
+    """
+    from bert_keras.data.pretraining_corpus import load_corpus
+    from bert_keras.text.nsp_pairs import PairStats, create_segment_pairs, tokenize_documents
+
+    start = time.time()
+    documents = load_corpus(corpus, input_format)
+    logger.info("Read %d documents, %d sentences.", len(documents), sum(len(d) for d in documents))
+    order = list(range(len(documents)))
+    random.Random(seed).shuffle(order)
+    n_eval = int(round(eval_fraction * len(documents)))
+    if eval_fraction > 0 and n_eval < 2:
+        logger.warning("eval_fraction=%s of %d documents is under 2 documents: no held-out evaluation.",
+                       eval_fraction, len(documents))
+        n_eval = 0
+    eval_docs = [documents[i] for i in sorted(order[:n_eval])]
+    train_docs = [documents[i] for i in sorted(order[n_eval:])]
+    stats = {}
+    train_stats = PairStats()
+    train = create_segment_pairs(tokenize_documents(tokenizer, train_docs, progress=progress), seq_length,
+                                 short_seq_prob, seed, train_stats)
+    stats["train"] = train_stats.as_dict()
+    eval_pairs = None
+    if eval_docs:
+        eval_stats = PairStats()
+        eval_pairs = create_segment_pairs(tokenize_documents(tokenizer, eval_docs), seq_length, short_seq_prob,
+                                          seed + 1, eval_stats)
+        stats["eval"] = eval_stats.as_dict()
+    stats["seconds"] = round(time.time() - start, 1)
+    logger.info("Pairs: %d train (%d documents), %d eval (%d documents), built in %.1f s; %s", len(train),
+                len(train_docs), len(eval_pairs) if eval_pairs else 0, len(eval_docs), stats["seconds"],
+                {k: v for k, v in stats["train"].items() if v})
+    return train, eval_pairs, stats
+
+
+def pretraining_datasets(tokenizer, masker, batch_size, seq_length, corpus=None, input_records=None,
+                         input_format="google", max_predictions_per_seq=20, short_seq_prob=0.1, eval_fraction=0.02,
+                         bucket_by_length=True, seed=12345, skip_batches=0, progress=None):
+    """The training and held-out pipelines of a pretraining run, from a corpus (dynamic masking) or from
+    Google-format TFRecords (static masks, `input_records`: files, globs or directories).
+
+    Returns:
+        (train dataset (endless, resumable after `skip_batches`), held-out dataset or None, stats: pair and
+        masking statistics, and `eval_batches` when there is a held-out set).
+    """
+    from bert_keras.data.pretraining_corpus import expand_corpus
+
+    if (corpus is None) == (input_records is None):
+        raise ValueError("Pass exactly one of corpus (text) and input_records (TFRecords).")
+    buckets = default_buckets(seq_length) if bucket_by_length else None
+    eval_ds = None
+    if input_records:
+        files = expand_corpus(input_records, flag="--input_records")
+        logger.info("Static pretraining data: %d TFRecord files.", len(files))
+
+        def make(training, skip=0, model_batches=True):
+            return read_pretraining_records(files, batch_size, seq_length, max_predictions_per_seq, seed=seed,
+                                            training=training, skip_batches=skip, model_batches=model_batches)
+        stats = {"input_records": files}
+        train = make(True, skip_batches)
+        probe = make(False, model_batches=False)
+    else:
+        train_pairs, eval_pairs, stats = corpus_segment_pairs(corpus, tokenizer, seq_length, input_format,
+                                                              short_seq_prob, eval_fraction, seed, progress)
+        train = pretraining_dataset(train_pairs, masker, batch_size, seq_length, seed, True, buckets, skip_batches)
+        probe = pretraining_dataset(train_pairs, masker, batch_size, seq_length, seed, False, buckets,
+                                    model_batches=False)
+        if eval_pairs is not None and len(eval_pairs):
+            eval_ds = pretraining_dataset(eval_pairs, masker, batch_size, seq_length, seed + 1, False, buckets)
+            stats["eval_batches"] = count_batches(eval_pairs, batch_size, seq_length, buckets)
+    stats["masking"] = masking_statistics(probe, masker, max_batches=50)
+    logger.info("Masking over the first batches: %s", stats["masking"])
+    return train, eval_ds, stats

@@ -49,3 +49,29 @@ def test_records_round_trip(pairs, minilm_tokenizer, tmp_path):
             np.testing.assert_array_equal(got[key], want[key][:, :n])
         for key in ("masked_lm_positions", "masked_lm_ids", "masked_lm_weights", "next_sentence_labels"):
             np.testing.assert_array_equal(got[key], want[key])
+
+
+def test_corpus_pipelines_hold_out_whole_documents(minilm_tokenizer, tmp_path):
+    from bert_keras.data.real_corpora import rotten_tomatoes
+    from bert_keras.text.pretraining_dataset import corpus_segment_pairs, pretraining_datasets
+
+    reviews = [text for text, _ in rotten_tomatoes()][:400]
+    corpus = tmp_path / "corpus.txt"  # Google's format: a sentence per line, documents of 4 reviews
+    corpus.write_text("\n\n".join("\n".join(reviews[i:i + 4]) for i in range(0, 400, 4)) + "\n", encoding="utf-8")
+    train, held_out, stats = corpus_segment_pairs(str(corpus), minilm_tokenizer, 64, eval_fraction=0.1, seed=3)
+    again = corpus_segment_pairs(str(corpus), minilm_tokenizer, 64, eval_fraction=0.1, seed=3)
+    assert len(train) == len(again[0]) and len(held_out) == len(again[1]) > 0
+    assert stats["train"]["pairs"] == len(train) and stats["eval"]["pairs"] == len(held_out)
+
+    def token_rows(pairs):
+        return {tuple(np.asarray(pairs.a[i]).tolist()) for i in range(len(pairs))}
+
+    assert not token_rows(train) & token_rows(held_out)  # no held-out sentence is trained on
+    masker = MlmMasker(minilm_tokenizer.vocabulary, 10)
+    train_ds, eval_ds, stats = pretraining_datasets(minilm_tokenizer, masker, 8, 64, corpus=str(corpus),
+                                                    eval_fraction=0.1, seed=3)
+    assert sum(1 for _ in eval_ds) == stats["eval_batches"]
+    features, labels, weights = next(iter(train_ds))
+    assert features["input_word_ids"].shape[0] == 8 and 0.1 < stats["masking"]["selected_per_real_token"] < 0.2
+    with pytest.raises(ValueError, match="exactly one of corpus"):
+        pretraining_datasets(minilm_tokenizer, masker, 8, 64)
