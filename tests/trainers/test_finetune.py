@@ -50,7 +50,7 @@ def test_classify_from_the_real_checkpoint_writes_everything(tmp_path, rt_files,
     # The saved model and tokenizer reproduce the reported accuracy.
     model = keras.saving.load_model(os.path.join(d, "model.keras"), safe_mode=True)
     tokenizer = BertTokenizer.from_pretrained(d)
-    again = evaluate("classify", model, tokenizer, _cols(dev), ["fresh", "rotten"], cfg)
+    again = evaluate("classify", model, _cols(dev), cfg)
     assert again["accuracy"] == pytest.approx(result["accuracy"])
     # ... and it reads text: the same probabilities as the ids padded to seq_length.
     texts = _cols(dev)["texts"][:8]
@@ -162,6 +162,14 @@ def test_strategy_that_cannot_be_built(tmp_path, rt_files, minilm_dir):
                   tpu="no-such-tpu-name"))
     with pytest.raises(ValueError, match="needs the TF_CONFIG environment variable"):
         run(_tiny(tmp_path, minilm_dir, task="classify", train_file=train, eval_file=dev, strategy="multi_worker"))
+
+
+def test_seq_length_past_the_checkpoint_is_refused_before_training(tmp_path, rt_files, minilm_dir):
+    train, dev = rt_files
+    with pytest.raises(ValueError, match="seq_length=600 exceeds the encoder's max_sequence_length=512"):
+        run(FinetuneConfig(model_dir=str(tmp_path / "m"), task="classify", train_file=train, eval_file=dev,
+                           init_checkpoint=minilm_dir, seq_length=600))
+    assert not os.path.exists(tmp_path / "m" / "model.keras")
 
 
 def test_missing_inputs(tmp_path, rt_files, minilm_dir):
