@@ -77,3 +77,31 @@ def probe_classifier_dir(tmp_path_factory, minilm_dir, minilm_tokenizer):
     model.get_layer("logits").set_weights(head.layers[-1].get_weights())
     return write_model_dir(str(tmp_path_factory.mktemp("probe") / "model"), model, minilm_tokenizer,
                            {"task": "classify", "labels": labels, "seq_length": 32, "dataset": "rotten_tomatoes"})
+
+
+# Each model is exported once per session; tests only read the version directory (export.verify writes its
+# report beside it, in the base directory).
+
+
+@pytest.fixture(scope="session")
+def classifier_export(classifier_dir, tmp_path_factory):
+    """(base directory, path of version 1) of `classifier_dir` exported by `export_saved_model`."""
+    from export.saved_model import export_saved_model
+
+    base = str(tmp_path_factory.mktemp("classifier_export") / "export")
+    return base, export_saved_model(classifier_dir, base)
+
+
+@pytest.fixture(scope="session")
+def tagger_export(tagger_dir, tmp_path_factory):
+    from export.saved_model import export_saved_model
+
+    return export_saved_model(tagger_dir, str(tmp_path_factory.mktemp("tagger_export") / "export"))
+
+
+@pytest.fixture(scope="session")
+def qa_export(qa_dir, tmp_path_factory):
+    """The QA model exported with a window cap that no test context reaches (every window searched)."""
+    from export.saved_model import export_saved_model
+
+    return export_saved_model(qa_dir, str(tmp_path_factory.mktemp("qa_export") / "export"), qa_max_windows=1000)

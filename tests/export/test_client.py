@@ -13,7 +13,7 @@ from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 from bert_keras import BertTokenizer
 from bert_keras.data import real_datasets
 from export.client import parse_response, predict_grpc, predict_request, rest_body
-from export.saved_model import WARMUP_TEXTS, export_saved_model
+from export.saved_model import WARMUP_TEXTS
 
 
 def _serve(sess, meta, request):
@@ -29,8 +29,8 @@ def _serve(sess, meta, request):
 
 
 @pytest.fixture(scope="module")
-def served(classifier_dir, tmp_path_factory):
-    path = export_saved_model(classifier_dir, str(tmp_path_factory.mktemp("export")))
+def served(classifier_export):
+    path = classifier_export[1]
     graph = tf.Graph()
     sess = tf.compat.v1.Session(graph=graph)
     meta = tf.compat.v1.saved_model.loader.load(sess, ["serve"], path)
@@ -104,18 +104,18 @@ def test_example_models_config_is_a_valid_model_server_config():
     assert model.model_version_policy.latest.num_versions == 2
 
 
-@pytest.mark.parametrize("fixture", ["tagger_dir", "qa_dir"])
+@pytest.mark.parametrize("fixture", ["tagger_export", "qa_export"])
 def test_warmup_and_requests_for_tagging_and_qa_exports(fixture, request, tmp_path):
     from export.client import qa_request
 
-    path = export_saved_model(request.getfixturevalue(fixture), str(tmp_path / "export"))
+    path = request.getfixturevalue(fixture)
     records = list(tf.data.TFRecordDataset(os.path.join(path, "assets.extra", "tf_serving_warmup_requests")))
     assert len(records) == 1
     with tf.compat.v1.Session(graph=tf.Graph()) as sess:
         meta = tf.compat.v1.saved_model.loader.load(sess, ["serve"], path)
         log = prediction_log_pb2.PredictionLog.FromString(records[0].numpy())
         warm = parse_response(_serve(sess, meta, log.predict_log.request))
-        if fixture == "tagger_dir":
+        if fixture == "tagger_export":
             out = parse_response(_serve(sess, meta, predict_request(["Barack Obama visited Paris"], "ner")))
             assert warm["num_words"].shape == (len(WARMUP_TEXTS),)
             assert [w.decode() for w in out["words"][0][:out["num_words"][0]]] == ["Barack", "Obama", "visited",

@@ -30,7 +30,7 @@ def python_answers(model_dir, examples):
     return answers, windows
 
 
-def test_qa_export_matches_the_python_pipeline_in_a_fresh_process(qa_dir, tmp_path):
+def test_qa_export_matches_the_python_pipeline_in_a_fresh_process(qa_dir, qa_export, tmp_path):
     examples, _ = read_squad(package_file("allennlp", "tests", "fixtures", "data", "squad.json"))
     context = examples[0].context
     examples = examples + [
@@ -38,7 +38,7 @@ def test_qa_export_matches_the_python_pipeline_in_a_fresh_process(qa_dir, tmp_pa
         SquadExample("short", "Where?", "In Paris, café ²北京.", [], False),
         SquadExample("long-question", " ".join(["why"] * 40), context, [], False),
     ]
-    path = export_saved_model(qa_dir, str(tmp_path / "export"), qa_max_windows=1000)
+    path = qa_export
     out = load_in_fresh_process(path, {"serving_default": {"question": [e.question for e in examples],
                                                            "context": [e.context for e in examples]}}, tmp_path)
     expected, windows = python_answers(qa_dir, examples)

@@ -11,9 +11,8 @@ from export.saved_model import custom_ops, export_saved_model
 from tests.helpers import load_in_fresh_process
 
 
-def test_string_in_export_matches_keras_in_a_fresh_process(classifier_dir, tmp_path):
-    export_dir = str(tmp_path / "export")
-    path = export_saved_model(classifier_dir, export_dir)
+def test_string_in_export_matches_keras_in_a_fresh_process(classifier_dir, classifier_export, tmp_path):
+    export_dir, path = classifier_export
     assert path == os.path.join(export_dir, "1")
     assert sorted(n for n in os.listdir(export_dir)) == ["1"]  # nothing half-written left beside it
     texts = [t for t, _ in real_datasets.rotten_tomatoes()["test"][:24]] + ["北京，Straße ²", ""]
@@ -102,10 +101,10 @@ def test_unknown_task_is_refused_clearly(classifier_dir, tmp_path):
     assert not os.path.exists(tmp_path / "export")
 
 
-def test_hostile_input_never_crashes_or_leaks_across_rows(classifier_dir, tmp_path):
+def test_hostile_input_never_crashes_or_leaks_across_rows(classifier_export):
     import tensorflow as tf
 
-    loaded = tf.saved_model.load(export_saved_model(classifier_dir, str(tmp_path / "export")))
+    loaded = tf.saved_model.load(classifier_export[1])
     classify = loaded.signatures["serving_default"]
     normal = "A warm, funny film."
     hostile = [b"", b"   \t\n ", b"x" * (1 << 20), b"\xff\xfe\xc3 broken utf-8", b"\x00\x01\x1b[31m control",
@@ -121,3 +120,4 @@ def test_hostile_input_never_crashes_or_leaks_across_rows(classifier_dir, tmp_pa
         classify(text=tf.constant([1, 2]))
     with pytest.raises(tf.errors.InvalidArgumentError, match="is not compatible with expected shape"):
         classify(text=tf.constant([["a"], ["b"]]))
+

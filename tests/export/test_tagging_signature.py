@@ -12,7 +12,7 @@ import tensorflow as tf
 from bert_keras import BertTokenizer
 from bert_keras.data import real_datasets
 from bert_keras.models.bert_token_classifier import word_tags_to_entities
-from export.saved_model import export_saved_model, read_metadata
+from export.saved_model import read_metadata
 from bert_keras.text.entity_decoding import label_tables
 from tests.helpers import load_in_fresh_process
 
@@ -48,8 +48,8 @@ def keras_reference(model_dir, texts):
     return results
 
 
-def test_tagger_export_matches_python_decoding_in_a_fresh_process(tagger_dir, tmp_path):
-    path = export_saved_model(tagger_dir, str(tmp_path / "export"))
+def test_tagger_export_matches_python_decoding_in_a_fresh_process(tagger_dir, tagger_export, tmp_path):
+    path = tagger_export
     assert read_metadata(path)["task"] == "tag"
     texts = [" ".join(words) for words, _ in real_datasets.wnut16()["test"][:40]] + HOSTILE
     texts.append(" ".join(["word"] * 100))  # longer than seq_length: truncated words get no label
@@ -83,8 +83,8 @@ def test_tagger_export_matches_python_decoding_in_a_fresh_process(tagger_dir, tm
             assert tokens[0] == "[CLS]" and "[SEP]" in tokens
 
 
-def test_tagger_hostile_input_never_crashes_or_leaks_across_rows(tagger_dir, tmp_path):
-    serve = tf.saved_model.load(export_saved_model(tagger_dir, str(tmp_path / "export"))).signatures["serving_default"]
+def test_tagger_hostile_input_never_crashes_or_leaks_across_rows(tagger_export):
+    serve = tf.saved_model.load(tagger_export).signatures["serving_default"]
     normal = "Barack Obama visited Paris , France"
     batch = [t.encode() for t in HOSTILE] + [b"x" * (1 << 20), b"\xff\xfe\xc3 broken utf-8", normal.encode()]
     out = serve(text=tf.constant(batch))

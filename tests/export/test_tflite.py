@@ -87,11 +87,10 @@ def test_string_model_hostile_input_and_runner_errors(converted):
         model(text="one string")
 
 
-def test_refusals(converted, tagger_dir, tmp_path):
+def test_refusals(converted, tagger_dir, tagger_export, tmp_path):
     saved_model, _ = converted
     with pytest.raises(ValueError, match="Unknown quantize='int4'"):
         convert(saved_model, str(tmp_path / "m.tflite"), quantize="int4")
-    tagger_export = export_saved_model(tagger_dir, str(tmp_path / "tagger"))
     with pytest.raises(ValueError, match="'tag' export converts to TFLite with --inputs=ids only"):
         convert(tagger_export, str(tmp_path / "t.tflite"))
     with pytest.raises(ValueError, match="pass --calibration_file"):
@@ -101,4 +100,4 @@ def test_refusals(converted, tagger_dir, tmp_path):
     features = BertTokenizer.from_pretrained(tagger_dir)(["Barack Obama visited Paris"], seq_length=48)
     logits = keras.saving.load_model(os.path.join(tagger_dir, "model.keras"))(features)
     np.testing.assert_allclose(lite(**{k: v.numpy() for k, v in features.items()})["logits"], logits, atol=1e-4)
-    assert sorted(os.listdir(tmp_path)) == ["t.tflite", "tagger"]  # no temporary file left beside it
+    assert os.listdir(tmp_path) == ["t.tflite"]  # no temporary file left beside it

@@ -7,14 +7,13 @@ import sys
 
 import pytest
 
-from export.saved_model import export_saved_model, read_metadata, sample_texts
+from export.saved_model import read_metadata, sample_texts
 from export.verify import tflite_set
 from tests.helpers import ROOT
 
 
-def test_verify_cli_writes_the_report(classifier_dir, tmp_path):
-    export_dir = str(tmp_path / "export")
-    export_saved_model(classifier_dir, export_dir)
+def test_verify_cli_writes_the_report(classifier_dir, classifier_export):
+    export_dir, _ = classifier_export
     proc = subprocess.run([sys.executable, "-m", "export.verify", f"--model_dir={classifier_dir}",
                            f"--export_dir={export_dir}", "--examples=40"], cwd=ROOT, capture_output=True, text=True,
                           timeout=600, env={**os.environ, "PYTHONPATH": ROOT})
@@ -29,7 +28,7 @@ def test_verify_cli_writes_the_report(classifier_dir, tmp_path):
         assert row["max_abs_diff"] <= 1e-5 and row["argmax_agreement"] == 1.0 and row["latency_ms_batch1"] > 0
 
 
-def test_report_texts_are_real_and_refusals_are_clear(tagger_dir, tmp_path):
+def test_report_texts_are_real_and_refusals_are_clear(tagger_export, tmp_path):
     texts = sample_texts({"dataset": "wnut16"}, "test", limit=5)
     assert len(texts) == 5 and all(isinstance(t, str) and t for t in texts)
     with pytest.raises(ValueError, match="pass --texts_file"):
@@ -38,7 +37,7 @@ def test_report_texts_are_real_and_refusals_are_clear(tagger_dir, tmp_path):
     assert sample_texts({}, "test", str(tmp_path / "texts.tsv")) == ["first text", "second"]
     with pytest.raises(FileNotFoundError, match="--calibration_file: .*missing.txt does not exist"):
         sample_texts({}, "train", str(tmp_path / "missing.txt"), flag="--calibration_file")
-    metadata = read_metadata(export_saved_model(tagger_dir, str(tmp_path / "export")))
+    metadata = read_metadata(tagger_export)
     assert {inputs for _, inputs, _ in tflite_set(metadata["task"])} == {"ids"}
     with pytest.raises(FileNotFoundError, match="not a SavedModel written by export.saved_model"):
         read_metadata(str(tmp_path))
