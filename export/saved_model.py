@@ -39,6 +39,8 @@ from bert_keras.models.bert_encoder import INPUT_NAMES  # noqa: E402
 from bert_keras.text import squad_features  # noqa: E402
 
 SUPPORTED_TASKS = ("classify", "regress", "tag", "qa")
+# --export_dtype -> the Keras dtype policy the served encoder computes in.
+EXPORT_DTYPES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
 METADATA = "bert_keras_export.json"
 # The tensorflow-text ops an export may use: present in the TF Text that TF Serving embeds (2.12.1, since
 # Serving 2.12; newer TF Text ops such as RoundRobinTrim are not) and in tensorflow_text's TFLite registrar.
@@ -78,7 +80,8 @@ def _read_model_dir(model_dir):
     return info
 
 
-def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32, pad_to_seq_length=False):
+def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32, pad_to_seq_length=False,
+                       export_dtype="float32"):
     """Exports `model_dir` (the output of `trainers.finetune`) to `export_dir/<version>/`; returns that path.
 
     Args:
@@ -90,6 +93,8 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32, p
             they stop at the batch's longest row (same outputs: padding is masked; a one-sentence request then
             costs a fraction of a full row: see benchmarks/). Fixed shapes are for accelerators that compile
             per shape.
+        export_dtype: "float32" (default, whatever precision the model trained in) or "bfloat16" (matmuls in
+            bfloat16 under the mixed_bfloat16 policy; for servers whose CPUs compute it natively).
     """
     import keras
 
@@ -105,11 +110,12 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32, p
     return export_task_model(model, export_dir, version=version, task=info["task"], labels=info.get("labels"),
                              seq_length=int(info["seq_length"]), tokenizer=tokenizer, qa_settings=qa_settings,
                              qa_max_windows=qa_max_windows, pad_to_seq_length=pad_to_seq_length,
-                             source=model_dir, dataset=info.get("dataset"))
+                             source=model_dir, dataset=info.get("dataset"), export_dtype=export_dtype)
 
 
 def export_task_model(model, export_dir, version=None, task=None, labels=None, seq_length=None, tokenizer=None,
-                      qa_settings=None, qa_max_windows=32, pad_to_seq_length=False, source=None, dataset=None):
+                      qa_settings=None, qa_max_windows=32, pad_to_seq_length=False, source=None, dataset=None,
+                      export_dtype="float32"):
     """Exports a task model to `export_dir/<version>/`; returns that path. What `model.export(dir)` calls.
 
     Args:
@@ -121,6 +127,7 @@ def export_task_model(model, export_dir, version=None, task=None, labels=None, s
         qa_max_windows, pad_to_seq_length: as `export_saved_model`.
         source: where the model came from, recorded in the export's metadata and README.
         dataset: the bundled dataset it was trained on, if any (for `export.verify`'s sample texts).
+        export_dtype: as `export_saved_model`. The graph holds plain weights: a LoRA model's factors are merged.
     """
     import keras
     import tensorflow as tf
@@ -129,6 +136,11 @@ def export_task_model(model, export_dir, version=None, task=None, labels=None, s
     from bert_keras.layers import TextEmbeddingPooling
     from bert_keras.text.segment_packer import trim_to_longest
 
+    if export_dtype not in EXPORT_DTYPES:
+        raise ValueError(f"Unknown export_dtype {export_dtype!r}; use one of {sorted(EXPORT_DTYPES)}.")
+    policy = EXPORT_DTYPES[export_dtype]
+    if getattr(model, "lora_rank", None) or model.encoder.embeddings.dtype_policy.name != policy:
+        model = model.plain_copy(dtype=policy)
     preprocessor = getattr(model, "preprocessor", None)
     task = task or getattr(model, "task", None)
     if task not in SUPPORTED_TASKS:
@@ -231,7 +243,7 @@ def export_task_model(model, export_dir, version=None, task=None, labels=None, s
                              f"lack (only {SERVING_TEXT_OPS} are known to be there); nothing was written.")
         metadata = {"task": task, "labels": labels, "seq_length": seq_length,
                     "model_dir": os.path.abspath(source) if source else None, "dataset": dataset, "custom_ops": ops,
-                    "pad_to_seq_length": bool(pad_to_seq_length), **extra_metadata}
+                    "pad_to_seq_length": bool(pad_to_seq_length), "export_dtype": export_dtype, **extra_metadata}
         with open(os.path.join(tmp, "assets.extra", METADATA), "w", encoding="utf-8") as f:
             json.dump(metadata, f, indent=2, ensure_ascii=False)
         with open(os.path.join(tmp, "README.md"), "w", encoding="utf-8") as f:
@@ -341,6 +353,8 @@ def define_flags():
                         required=True)
     flags.DEFINE_integer("version", None, "Version number (default: the next free one).")
     flags.DEFINE_integer("qa_max_windows", 32, "Span QA: most context windows searched per example.")
+    flags.DEFINE_enum("export_dtype", "float32", sorted(EXPORT_DTYPES), "float32, or bfloat16 matmuls (mixed_bfloat16 "
+                      "policy) for servers with native bfloat16; the training precision does not matter.")
     flags.DEFINE_bool("pad_to_seq_length", False, "Classify/regress/embed: pad every request to seq_length "
                       "instead of to the batch's longest row (same outputs, more compute; fixed shapes).")
 
@@ -348,7 +362,7 @@ def define_flags():
 def main(argv):
     del argv
     path = export_saved_model(FLAGS.model_dir, FLAGS.export_dir, FLAGS.version, FLAGS.qa_max_windows,
-                              FLAGS.pad_to_seq_length)
+                              FLAGS.pad_to_seq_length, FLAGS.export_dtype)
     print(f"Exported {path}; custom ops: {custom_ops(path)}")
 
 

@@ -4,6 +4,10 @@ import json
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# precision="auto" (the default of from_pretrained and --mixed_precision) picks mixed_bfloat16 on CPUs with native
+# bfloat16; the suite's reference tolerances are float32's, so "auto" means float32 here on every machine
+# (subprocesses inherit it). tests/test_precision.py checks what "auto" picks without it.
+os.environ["BERT_KERAS_PRECISION"] = "float32"
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -1,8 +1,11 @@
 """Rotten Tomatoes through the Python API alone: the README's quick start on the full seeded split.
 
     .venv/bin/python tools/rotten_tomatoes_api.py [--epochs 2] [--seq_length 128] [--out runs/rt_api]
+        [--precision auto|float32|mixed_bfloat16] [--lora_rank 8] [--gradient_accumulation_steps 4]
 
-Prints the test accuracy and the wall time of `fit` (and of the whole run), and writes them to `<out>/result.json`.
+Prints the test accuracy, the wall time of `fit` (and of the whole run) and the peak RSS, and writes them to
+`<out>/result.json`, with the trainable-parameter share and how the trained model's test predictions in
+float32 and in mixed_bfloat16 agree (argmax agreement, largest probability difference).
 The same split and settings as `python -m trainers.finetune --dataset=rotten_tomatoes --init_checkpoint=<MiniLM>
 --seq_length=128 --batch_size=32 --epochs=2 --learning_rate=1e-4`, whose fixed-padding run it is compared with
 (README, "Fine-tuning on raw strings").
@@ -24,10 +27,16 @@ def main():
     parser.add_argument("--batch_size", type=int, default=32)
     parser.add_argument("--learning_rate", type=float, default=1e-4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--precision", default="auto", help="auto, float32, mixed_bfloat16 or mixed_float16")
+    parser.add_argument("--lora_rank", type=int, default=None)
+    parser.add_argument("--gradient_accumulation_steps", type=int, default=None)
     parser.add_argument("--out", default="runs/rt_api")
     args = parser.parse_args()
 
+    import resource
+
     import keras
+    import numpy as np
 
     from bert_keras import BertClassifier
     from bert_keras.data import real_datasets
@@ -39,15 +48,28 @@ def main():
     (train_x, train_y), (dev_x, dev_y), (test_x, test_y) = (
         ([t for t, _ in splits[s]], [y for _, y in splits[s]]) for s in ("train", "dev", "test"))
     clf = BertClassifier.from_pretrained(args.checkpoint or minilm_dir(), labels=["fresh", "rotten"],
-                                         seq_length=args.seq_length)
-    clf.compile(learning_rate=args.learning_rate)
+                                         seq_length=args.seq_length, precision=args.precision,
+                                         lora_rank=args.lora_rank)
+    trainable = sum(int(np.prod(v.shape)) for v in clf.trainable_variables)
+    total = sum(int(np.prod(v.shape)) for v in clf.weights)
+    clf.compile(learning_rate=args.learning_rate, gradient_accumulation_steps=args.gradient_accumulation_steps)
     fit_start = time.time()
     history = clf.fit(train_x, train_y, batch_size=args.batch_size, epochs=args.epochs,
                       validation_data=(dev_x, dev_y), verbose=2)
     fit_seconds = time.time() - fit_start
     result = {"train_examples": len(train_x), "epochs": args.epochs, "seq_length": args.seq_length,
+              "precision": clf.encoder.embeddings.dtype_policy.name, "lora_rank": args.lora_rank,
+              "gradient_accumulation_steps": args.gradient_accumulation_steps,
+              "learning_rate": args.learning_rate, "trainable_share": trainable / total,
               "fit_seconds": round(fit_seconds, 1), "test": clf.task_metrics(test_x, test_y),
-              "dev_accuracy_per_epoch": history.history["val_accuracy"], "total_seconds": None}
+              "dev_accuracy_per_epoch": history.history["val_accuracy"], "total_seconds": None,
+              "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    # The same trained weights served in float32 and in mixed_bfloat16.
+    fp32 = clf.plain_copy(dtype="float32").predict(test_x, verbose=0)
+    bf16 = clf.plain_copy(dtype="mixed_bfloat16").predict(test_x, verbose=0)
+    result["bf16_vs_fp32_inference"] = {"examples": len(test_x),
+                                        "argmax_agreement": float(np.mean(fp32.argmax(1) == bf16.argmax(1))),
+                                        "max_abs_prob_diff": float(np.abs(fp32 - bf16).max())}
     result["total_seconds"] = round(time.time() - start, 1)
     os.makedirs(args.out, exist_ok=True)
     clf.save(os.path.join(args.out, "model.keras"))

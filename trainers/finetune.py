@@ -57,6 +57,8 @@ class FinetuneConfig(RunConfig):
     max_answer_length: int = squad_features.MAX_ANSWER_LENGTH
     version_2_with_negative: bool = False
     shuffle: bool = True
+    lora_rank: int = 0
+    gradient_accumulation_steps: int = 1
 
 
 # ---------------------------------------------------------------------------------------------------- data
@@ -212,6 +214,8 @@ def evaluate(task, model, split, cfg):
 
 def run(cfg):
     """Fine-tunes as configured; returns the metrics dict written to metrics.json (on the chief)."""
+    import keras
+
     from trainers.strategy import set_up, split_cpu
 
     split_cpu(cfg.num_cpu_devices)
@@ -241,9 +245,14 @@ def run(cfg):
 
     with strategy.scope():
         model = _build(task, cfg, tokenizer, labels)
+        if cfg.lora_rank:
+            trainable, total = model.enable_lora(cfg.lora_rank)
+            logger.info("LoRA rank %d: %d of %d parameters train (%.2f%%).", cfg.lora_rank, trainable, total,
+                        100.0 * trainable / total)
         # The task's recipe: fused AdamW, warmup + linear decay sized by fit, the task's loss and metrics.
         model.compile(learning_rate=cfg.learning_rate, warmup_ratio=cfg.warmup_ratio, weight_decay=cfg.weight_decay,
-                      jit_compile=cfg.jit_compile, steps_per_execution=cfg.steps_per_execution)
+                      gradient_accumulation_steps=cfg.gradient_accumulation_steps, jit_compile=cfg.jit_compile,
+                      steps_per_execution=cfg.steps_per_execution)
     callbacks, _ = cb.training_callbacks(out_dir, lambda resume: [cb.BestWeights(out_dir, resume=resume)])
     start = time.time()
     model.fit(**fit_data, epochs=cfg.epochs, callbacks=callbacks, verbose=cfg.verbose)
@@ -252,16 +261,17 @@ def run(cfg):
     if os.path.exists(best):
         model.load_weights(best)
 
-    # An uncompiled copy outside the strategy: it is what gets saved (no optimizer state or custom schedule in
-    # model.keras, so it loads with only bert_keras imported) and, under multi_worker, what the chief evaluates
-    # without collective ops (every worker saves its own copy).
-    model_for_eval = type(model).from_config(model.get_config())
-    model_for_eval.set_weights(model.get_weights())
+    # An uncompiled copy outside the strategy, LoRA merged: it is what gets saved (no optimizer state, custom
+    # schedule or LoRA factors in model.keras, so it loads with only bert_keras imported) and, under multi_worker,
+    # what the chief evaluates without collective ops (every worker saves its own copy).
+    model_for_eval = model.plain_copy()
     _save_model(model_for_eval, out_dir)
     if not is_chief:
         return None
     result = {"task": task, "train_examples": n_train, "epochs": cfg.epochs, "train_seconds": round(train_seconds, 1),
-              "strategy": cfg.strategy, "replicas": strategy.num_replicas_in_sync}
+              "strategy": cfg.strategy, "replicas": strategy.num_replicas_in_sync,
+              "precision": keras.mixed_precision.global_policy().name, "lora_rank": cfg.lora_rank or None,
+              "gradient_accumulation_steps": cfg.gradient_accumulation_steps}
     result["eval_examples"] = _count(task, splits["eval"])
     result.update(evaluate(task, model_for_eval, splits["eval"], cfg))
     if splits["test"]:
@@ -334,6 +344,10 @@ def define_flags():
     flags.DEFINE_bool("version_2_with_negative", False, "QA: SQuAD 2.0, allow no-answer predictions.")
     flags.DEFINE_bool("shuffle", True, "Reshuffle the training set every epoch (seeded; the order differs between "
                       "strategies, because tf.data rewrites a distributed dataset).")
+    flags.DEFINE_integer("lora_rank", 0, "LoRA rank (0: off): only rank-r factors on the attention and feed-forward "
+                         "matmuls, the LayerNorms and the head train; model.keras holds the merged weights.")
+    flags.DEFINE_integer("gradient_accumulation_steps", 1, "Update every N batches with their mean gradient: "
+                         "--batch_size=8 --gradient_accumulation_steps=4 trains as batch 32 in less memory.")
     flags.DEFINE_integer("verbose", 1, "Keras fit verbosity: 0, 1 (progress bar) or 2 (a line per epoch).")
 
 

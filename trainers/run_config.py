@@ -26,7 +26,7 @@ class RunConfig:
     strategy: str = "default"
     tpu: str = None
     num_cpu_devices: int = 1
-    mixed_precision: str = "none"
+    mixed_precision: str = "auto"
     jit_compile: bool = False
     steps_per_execution: int = 1
     seed: int = 0

@@ -74,7 +74,8 @@ class BertClassifier(EncoderTask):
         self.preprocessor = preprocessor
 
     @classmethod
-    def from_pretrained(cls, path, num_classes=None, labels=None, seq_length=128, dropout=0.1, **encoder_kwargs):
+    def from_pretrained(cls, path, num_classes=None, labels=None, seq_length=128, dropout=0.1, precision="auto",
+                        lora_rank=None, **encoder_kwargs):
         """A classifier on a pretrained checkpoint, with its tokenizer, compiled with the fine-tuning recipe.
 
         Args:
@@ -83,15 +84,18 @@ class BertClassifier(EncoderTask):
             num_classes, labels: as the constructor (one of them).
             seq_length: the longest packed row; batches are padded only to their own longest row.
             dropout: dropout in the encoder (hidden and attention) and on the pooled output.
-            **encoder_kwargs: overrides for `BertEncoder.from_pretrained` (e.g. `dtype`).
+            precision: "auto" (mixed_bfloat16 where the CPU or GPU computes bfloat16 natively, else float32;
+                `bert_keras.precision`), "float32", "mixed_bfloat16" or "mixed_float16".
+            lora_rank: if set, only LoRA factors of that rank, the LayerNorms and the head train
+                (`EncoderTask.enable_lora`).
+            **encoder_kwargs: overrides for `BertEncoder.from_pretrained` (e.g. `activation`).
 
         Example: `BertClassifier.from_pretrained(path, labels=["rotten", "fresh"]).fit(texts, labels)`.
         """
-        encoder, tokenizer = cls._load_pretrained(path, seq_length, dropout, **encoder_kwargs)
+        encoder, tokenizer = cls._load_pretrained(path, seq_length, dropout, precision, **encoder_kwargs)
         model = cls(encoder, num_classes=num_classes, dropout=dropout, labels=labels,
                     preprocessor=BertTextPreprocessor(tokenizer, seq_length))
-        model.compile()
-        return model
+        return model._ready_to_train(lora_rank)
 
     @property
     def task(self):

@@ -110,17 +110,16 @@ class BertSpanQA(EncoderTask):
         EncoderTask.preprocessor.fset(self, preprocessor)
 
     @classmethod
-    def from_pretrained(cls, path, seq_length=384, dropout=0.1, **kwargs):
+    def from_pretrained(cls, path, seq_length=384, dropout=0.1, precision="auto", lora_rank=None, **kwargs):
         """A span-QA model on a pretrained checkpoint (directory or hub id), with its tokenizer, compiled with the
         fine-tuning recipe. `seq_length` is the window length (SQuAD's 384 by default); `doc_stride`,
-        `max_query_length`, `max_answer_length`, `allow_no_answer` as the constructor; the rest go to
-        `BertEncoder.from_pretrained`."""
+        `max_query_length`, `max_answer_length`, `allow_no_answer` as the constructor; `precision` and
+        `lora_rank` as `BertClassifier.from_pretrained`; the rest go to `BertEncoder.from_pretrained`."""
         settings = {k: kwargs.pop(k) for k in ("doc_stride", "max_query_length", "max_answer_length",
                                                "allow_no_answer") if k in kwargs}
-        encoder, tokenizer = cls._load_pretrained(path, seq_length, dropout, **kwargs)
+        encoder, tokenizer = cls._load_pretrained(path, seq_length, dropout, precision, **kwargs)
         model = cls(encoder, preprocessor=BertTextPreprocessor(tokenizer, seq_length), **settings)
-        model.compile()
-        return model
+        return model._ready_to_train(lora_rank)
 
     def task_config(self):
         return self.qa_settings

@@ -46,12 +46,13 @@ class BertTextEmbedder(EncoderTask):
         self.preprocessor = preprocessor
 
     @classmethod
-    def from_pretrained(cls, path, pooling="mean", normalize=True, seq_length=128, **encoder_kwargs):
+    def from_pretrained(cls, path, pooling="mean", normalize=True, seq_length=128, precision="auto",
+                        **encoder_kwargs):
         """An embedder on a checkpoint directory or hub id, with its tokenizer (see `BertClassifier.from_pretrained`).
 
         all-MiniLM-L6-v2 was trained with mean pooling and normalization (the defaults) and 128 tokens at most.
         """
-        encoder, tokenizer = cls._load_pretrained(path, seq_length, 0.0, **encoder_kwargs)
+        encoder, tokenizer = cls._load_pretrained(path, seq_length, 0.0, precision, **encoder_kwargs)
         return cls(encoder, pooling=pooling, normalize=normalize,
                    preprocessor=BertTextPreprocessor(tokenizer, seq_length))
 

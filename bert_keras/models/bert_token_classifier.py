@@ -82,15 +82,15 @@ class BertTokenClassifier(EncoderTask):
         self.preprocessor = preprocessor
 
     @classmethod
-    def from_pretrained(cls, path, labels=None, num_labels=None, seq_length=128, dropout=0.1, **encoder_kwargs):
+    def from_pretrained(cls, path, labels=None, num_labels=None, seq_length=128, dropout=0.1, precision="auto",
+                        lora_rank=None, **encoder_kwargs):
         """A tagger on a pretrained checkpoint (directory or hub id), with its tokenizer, compiled with the
         fine-tuning recipe. `labels` / `num_labels` and the rest as the constructor and
-        `BertClassifier.from_pretrained`."""
-        encoder, tokenizer = cls._load_pretrained(path, seq_length, dropout, **encoder_kwargs)
+        `BertClassifier.from_pretrained` (`precision`, `lora_rank`)."""
+        encoder, tokenizer = cls._load_pretrained(path, seq_length, dropout, precision, **encoder_kwargs)
         model = cls(encoder, num_labels=num_labels, dropout=dropout, labels=labels,
                     preprocessor=BertTextPreprocessor(tokenizer, seq_length))
-        model.compile()
-        return model
+        return model._ready_to_train(lora_rank)
 
     def default_loss(self):
         """Cross-entropy over first WordPieces; positions labelled -1 (other pieces, specials, padding) are ignored."""

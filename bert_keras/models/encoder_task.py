@@ -87,21 +87,27 @@ class EncoderTask(keras.Model):
         self._preprocessor = preprocessor
 
     @staticmethod
-    def _load_pretrained(path, seq_length, dropout, **encoder_kwargs):
-        """(encoder, tokenizer) of a checkpoint directory or hub id, checked against each other."""
+    def _load_pretrained(path, seq_length, dropout, precision="auto", **encoder_kwargs):
+        """(encoder, tokenizer) of a checkpoint directory or hub id, checked against each other; the encoder
+        computes in `precision` (`bert_keras.precision.resolve_precision`)."""
         from bert_keras.checkpoints.hub import resolve_checkpoint
         from bert_keras.models.bert_encoder import BertEncoder
+        from bert_keras.precision import resolve_precision
         from bert_keras.text.bert_tokenizer import BertTokenizer
 
+        if "dtype" in encoder_kwargs:
+            raise ValueError("Pass precision= ('auto', 'float32', 'mixed_bfloat16', 'mixed_float16') instead of "
+                             "dtype= to from_pretrained.")
         directory = resolve_checkpoint(path)
-        encoder = BertEncoder.from_pretrained(directory, dropout=dropout, attention_dropout=dropout, **encoder_kwargs)
+        encoder = BertEncoder.from_pretrained(directory, dropout=dropout, attention_dropout=dropout,
+                                              dtype=resolve_precision(precision), **encoder_kwargs)
         tokenizer = BertTokenizer.from_pretrained(directory, seq_length=seq_length)
         return encoder, tokenizer
 
     # ------------------------------------------------------------------------------------------ compile
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", learning_rate=5e-5, warmup_ratio=0.1,
-                weight_decay=0.01, **kwargs):
+                weight_decay=0.01, gradient_accumulation_steps=None, **kwargs):
         """Keras `compile`, with BERT's fine-tuning recipe for every argument left at "auto".
 
         Args:
@@ -109,6 +115,9 @@ class EncoderTask(keras.Model):
                 linear warmup over `warmup_ratio` of the steps then linear decay to 0, sized by the first
                 `fit` call (its epochs times its batches), `weight_decay` except on biases and LayerNorm,
                 global-norm clipping at 1.0. Or any Keras optimizer.
+            gradient_accumulation_steps: with optimizer="auto": update once every N batches with their mean
+                gradient (Keras's accumulation; the schedule counts updates), so `batch_size=8` with N=4 trains
+                as batch 32 in a quarter of the activation memory.
             loss: "auto": the task's `default_loss()`.
             metrics: "auto": the task's `default_metrics()`.
             **kwargs: the rest of `keras.Model.compile` (`jit_compile`, `steps_per_execution`, ...).
@@ -118,8 +127,12 @@ class EncoderTask(keras.Model):
         self._schedule_from_fit = isinstance(optimizer, str) and optimizer == "auto"
         if self._schedule_from_fit:
             optimizer = create_optimizer("adamw", learning_rate, total_steps=1, warmup_ratio=warmup_ratio,
-                                         weight_decay=weight_decay)
+                                         weight_decay=weight_decay,
+                                         gradient_accumulation_steps=gradient_accumulation_steps)
             self._warmup_ratio = warmup_ratio
+        elif gradient_accumulation_steps:
+            raise ValueError("gradient_accumulation_steps goes with optimizer='auto'; for your own optimizer, pass "
+                             "it to the optimizer (every Keras optimizer takes gradient_accumulation_steps).")
         if isinstance(loss, str) and loss == "auto":
             loss = self.default_loss()
         if isinstance(metrics, str) and metrics == "auto":
@@ -145,8 +158,85 @@ class EncoderTask(keras.Model):
                                "Call compile() again for a new warmup + decay schedule.", schedule.total_steps,
                                schedule.end)
             return
-        schedule.total_steps = max(1, int(total_steps))
+        # `total_steps` counts batches; the schedule counts updates (one per `accumulation_steps` batches).
+        schedule.total_steps = max(1, int(total_steps) // schedule.accumulation_steps)
         schedule.warmup_steps = int(round(self._warmup_ratio * schedule.total_steps))
+
+    # ------------------------------------------------------------------------------------------ LoRA, copies
+
+    def enable_lora(self, rank, alpha=None):
+        """Low-rank adaptation (Hu et al. 2021) of the encoder, on Keras's `Dense.enable_lora`.
+
+        Every transformer block's fused query/key/value projection, attention output projection and both
+        feed-forward matmuls get trainable rank-`rank` factors (A random, B zero: the model is unchanged until
+        trained); the encoder's other weights (embeddings, those kernels, their biases, the pooler) are frozen;
+        LayerNorms and the task head stay trainable. Call it before the first `fit`. Saved files (`.keras`,
+        weights, exports) carry the merged kernels W + (alpha / rank) A B and no LoRA variables; a loaded model
+        is a plain one (call `enable_lora` again to go on adapting it).
+
+        Args:
+            rank: the factors' inner size (8 is a common choice).
+            alpha: scale numerator; default `rank` (scale 1), Keras's default.
+
+        Returns:
+            (trainable parameters, all parameters) after the change.
+        """
+        from bert_keras.layers.transformer_block import TransformerBlock
+
+        if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
+            raise ValueError(f"LoRA rank must be a positive integer, got {rank!r}.")
+        optimizer = getattr(self, "optimizer", None)
+        if optimizer is not None and optimizer.built:
+            raise ValueError("enable_lora must come before the first fit (the optimizer is already built for the "
+                             "full model): call it on a freshly loaded model, then compile() and fit().")
+        blocks = [layer for layer in self.encoder._flatten_layers(include_self=False)
+                  if isinstance(layer, TransformerBlock)]
+        targets = []
+        for block in blocks:
+            targets += [block.attention.query_key_value, block.attention.output_dense, block.intermediate_dense,
+                        block.output_dense]
+        smallest = min(min(layer.kernel.shape) for layer in targets)
+        if rank > smallest:
+            raise ValueError(f"LoRA rank {rank} exceeds the smallest adapted dimension ({smallest}).")
+        for layer in self.encoder._flatten_layers(include_self=False):
+            if not isinstance(layer, keras.layers.LayerNormalization):
+                for variable in layer._trainable_variables:
+                    variable.trainable = False
+        for layer in targets:
+            layer.enable_lora(rank, lora_alpha=alpha)
+        self.lora_rank = rank
+        return sum(int(np.prod(v.shape)) for v in self.trainable_variables), \
+            sum(int(np.prod(v.shape)) for v in self.weights)
+
+    def _ready_to_train(self, lora_rank=None):
+        """What every `from_pretrained` ends with: LoRA if asked, then the fine-tuning recipe."""
+        if lora_rank is not None:
+            self.enable_lora(lora_rank)
+        self.compile()
+        return self
+
+    def plain_copy(self, dtype=None):
+        """An uncompiled copy of this model with plain weights: LoRA factors merged into the kernels, in the dtype
+        policy `dtype` (default: this model's), sharing nothing with it. What export and `trainers.finetune`
+        save and serve.
+
+        Args:
+            dtype: None, or a Keras dtype policy name for the copy's encoder ("float32", "mixed_bfloat16", ...).
+        """
+        config = self.get_config()
+        if dtype is not None:
+            config["encoder"] = dict(config["encoder"], config=dict(config["encoder"]["config"], dtype=dtype))
+        copy = type(self).from_config(config)
+        source = list(self._flatten_layers(include_self=False))
+        target = list(copy._flatten_layers(include_self=False))
+        if [type(layer) for layer in source] != [type(layer) for layer in target]:
+            raise ValueError(f"{type(self).__name__}.plain_copy: the copy's layers differ from the model's.")
+        for src, dst in zip(source, target):
+            store = {}
+            src.save_own_variables(store)  # a LoRA layer saves its merged kernel, as in a .keras file
+            if store:
+                dst.load_own_variables(store)
+        return copy
 
     # ------------------------------------------------------------------------------------------ text data
 

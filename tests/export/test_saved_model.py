@@ -121,3 +121,25 @@ def test_hostile_input_never_crashes_or_leaks_across_rows(classifier_export):
     with pytest.raises(tf.errors.InvalidArgumentError, match="is not compatible with expected shape"):
         classify(text=tf.constant([["a"], ["b"]]))
 
+
+def test_bfloat16_export_runs_under_the_serving_loader_close_to_float32(classifier_dir, classifier_export, tmp_path):
+    """--export_dtype bfloat16: matmuls in bfloat16 (mixed_bfloat16 policy) behind the same signatures; TF Serving's
+    loader runs it, its answers stay close to the float32 export's, hostile strings included."""
+    texts = [t for t, _ in real_datasets.rotten_tomatoes()["test"][:48]] + ["", "\x00\x01 control", "x" * 5000]
+    path = export_saved_model(classifier_dir, str(tmp_path / "bf16"), export_dtype="bfloat16")
+    with open(os.path.join(path, "assets.extra", "bert_keras_export.json")) as f:
+        assert json.load(f)["export_dtype"] == "bfloat16"
+    feeds = {"serving_default": {"text": texts}}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    bf16 = load_in_fresh_process(path, feeds, tmp_path / "a")
+    fp32 = load_in_fresh_process(classifier_export[1], feeds, tmp_path / "b")
+    for loader in ("tf1", "tf2"):
+        probs = bf16[f"{loader}/serving_default/probabilities"]
+        assert probs.dtype == np.float32 and np.all(np.isfinite(probs))
+        np.testing.assert_allclose(probs, fp32[f"{loader}/serving_default/probabilities"], atol=0.03)
+        agreement = np.mean(bf16[f"{loader}/serving_default/label_id"] == fp32[f"{loader}/serving_default/label_id"])
+        assert agreement >= 0.95, agreement
+    assert not np.array_equal(bf16["tf1/serving_default/probabilities"], fp32["tf1/serving_default/probabilities"])
+    with pytest.raises(ValueError, match="Unknown export_dtype 'float16'; use one of"):
+        export_saved_model(classifier_dir, str(tmp_path / "fp16"), export_dtype="float16")

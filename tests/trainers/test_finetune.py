@@ -207,3 +207,18 @@ def test_split_seed_holds_the_split_while_seed_varies():
                                                             **kw))[1]["test"]]
     assert test_texts(seed=1, split_seed=0) == test_texts(seed=0)
     assert test_texts(seed=1) != test_texts(seed=0)
+
+
+def test_lora_and_gradient_accumulation_flags(tmp_path, rt_files, minilm_dir):
+    """--lora_rank and --gradient_accumulation_steps through the trainer: recorded, and model.keras is a plain
+    model (merged kernels, no LoRA variables) that reproduces the reported accuracy."""
+    train, dev = rt_files
+    cfg = _tiny(tmp_path, minilm_dir, task="classify", train_file=train, eval_file=dev, lora_rank=4,
+                gradient_accumulation_steps=2, mixed_precision="auto", learning_rate=2e-3)
+    result = run(cfg)
+    assert (result["lora_rank"], result["gradient_accumulation_steps"], result["precision"]) == (4, 2, "float32")
+    model = keras.saving.load_model(os.path.join(cfg.model_dir, "model.keras"), safe_mode=True)
+    assert not any("lora" in v.path for v in model.weights)
+    assert evaluate("classify", model, _cols(dev), cfg)["accuracy"] == pytest.approx(result["accuracy"])
+    with pytest.raises(ValueError, match="--mixed_precision: Unknown precision 'bf16'"):
+        run(_tiny(tmp_path, minilm_dir, task="classify", train_file=train, eval_file=dev, mixed_precision="bf16"))

@@ -1,0 +1,131 @@
+"""EncoderTask: LoRA (which weights train, merged saving and export), plain copies, gradient accumulation."""
+
+import numpy as np
+import keras
+import pytest
+
+from bert_keras import BertClassifier, BertTextPreprocessor, BertTokenizer
+from tests.helpers import load_in_fresh_process, random_features, real_reviews, tiny_encoder
+
+
+@pytest.fixture(scope="module")
+def reviews():
+    return real_reviews(96, seed=3)
+
+
+def _text_classifier(minilm_dir, seed=0):
+    keras.utils.set_random_seed(seed)
+    tokenizer = BertTokenizer.from_pretrained(minilm_dir)
+    return BertClassifier(tiny_encoder(vocab_size=tokenizer.vocab_size, max_sequence_length=32),
+                          labels=["fresh", "rotten"], dropout=0.0,
+                          preprocessor=BertTextPreprocessor(tokenizer, seq_length=32))
+
+
+def _variable_names(model):
+    return [v.path for v in model.weights]
+
+
+def test_lora_trains_only_factors_layer_norms_and_head_and_saves_merged(minilm_dir, reviews, tmp_path):
+    texts, labels = reviews
+    model = _text_classifier(minilm_dir)
+    before = model.predict(texts[:16], verbose=0)
+    frozen = {v.path: v.numpy().copy() for v in model.encoder.weights}
+    trainable, total = model.enable_lora(4)
+    # B starts at zero: the model is unchanged until it trains.
+    np.testing.assert_array_equal(model.predict(texts[:16], verbose=0), before)
+    names = sorted(v.path for v in model.trainable_variables)
+    assert trainable == sum(int(np.prod(v.shape)) for v in model.trainable_variables) and total > trainable
+    # 2 blocks x 4 adapted matmuls x (A, B); 2 LayerNorms a block + the embeddings' (gamma, beta); the head.
+    assert sum("lora_kernel" in n for n in names) == 16
+    assert sum("layer_norm" in n for n in names) == 10
+    assert {n for n in names if "lora_kernel" not in n and "layer_norm" not in n} == {"logits/kernel", "logits/bias"}
+    model.compile(learning_rate=5e-3)
+    model.fit(texts, labels, batch_size=16, epochs=2, verbose=0)
+    after = model.predict(texts[:16], verbose=0)
+    assert np.abs(after - before).max() > 1e-3  # it trained
+    for v in model.encoder.weights:  # the frozen weights did not move; only LayerNorms and factors did
+        if v.path in frozen and "layer_norm" not in v.path:
+            np.testing.assert_array_equal(v.numpy(), frozen[v.path], err_msg=v.path)
+
+    path = str(tmp_path / "lora.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert not any("lora" in n for n in _variable_names(loaded))
+    np.testing.assert_allclose(loaded.predict(texts[:16], verbose=0), after, atol=1e-5)
+    copy = model.plain_copy()
+    assert not any("lora" in n for n in _variable_names(copy)) and getattr(copy, "optimizer", None) is None
+    np.testing.assert_allclose(copy.predict(texts[:16], verbose=0), after, atol=1e-5)
+
+    export = model.export(str(tmp_path / "export"))
+    import tensorflow as tf
+
+    served = tf.saved_model.load(export)
+    assert served.variables and not any("lora" in v.name for v in served.variables)
+    assert sum(int(np.prod(v.shape)) for v in served.variables) == sum(int(np.prod(w.shape)) for w in copy.weights)
+    out = load_in_fresh_process(export, {"serving_default": {"text": texts[:16]}}, tmp_path)
+    for loader in ("tf1", "tf2"):
+        np.testing.assert_allclose(out[f"{loader}/serving_default/probabilities"], after, atol=1e-5)
+
+
+def test_lora_refusals(minilm_dir, reviews):
+    model = _text_classifier(minilm_dir)
+    for bad in (0, -1, True, 2.0):
+        with pytest.raises(ValueError, match=f"LoRA rank must be a positive integer, got {bad!r}"):
+            model.enable_lora(bad)
+    with pytest.raises(ValueError, match="LoRA rank 17 exceeds the smallest adapted dimension \\(16\\)"):
+        model.enable_lora(17)
+    model.compile(learning_rate=1e-3)
+    model.fit(reviews[0][:16], reviews[1][:16], batch_size=8, verbose=0)
+    with pytest.raises(ValueError, match="enable_lora must come before the first fit"):
+        model.enable_lora(2)
+
+
+def test_plain_copy_changes_precision_and_shares_nothing(minilm_dir, reviews):
+    model = _text_classifier(minilm_dir)
+    texts = reviews[0][:8]
+    bf16 = model.plain_copy(dtype="mixed_bfloat16")
+    assert bf16.encoder.embeddings.dtype_policy.name == "mixed_bfloat16"
+    assert model.encoder.embeddings.dtype_policy.name == "float32"
+    np.testing.assert_allclose(bf16.predict(texts, verbose=0), model.predict(texts, verbose=0), atol=0.05)
+    copy = model.plain_copy()
+    copy.encoder.weights[0].assign(copy.encoder.weights[0] + 1.0)
+    assert not np.allclose(copy.encoder.weights[0].numpy(), model.encoder.weights[0].numpy())
+
+
+def _accumulation_run(batch_size, accumulation_steps, features, labels, init_weights):
+    model = BertClassifier(tiny_encoder(), num_classes=2, dropout=0.0)
+    model.set_weights(init_weights)
+    model.compile(learning_rate=2e-3, warmup_ratio=0.25, gradient_accumulation_steps=accumulation_steps)
+    means = []
+    record = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: means.append((batch, logs["loss"])))
+    model.fit(features, labels, batch_size=batch_size, epochs=2, shuffle=False, verbose=0, callbacks=[record])
+    # Keras logs the running mean of the epoch: recover each batch's own loss.
+    losses, previous = [], 0.0
+    for batch, mean in means:
+        losses.append((batch + 1) * mean - batch * previous)
+        previous = mean if batch + 1 < len(means) // 2 else 0.0
+    return model, np.array(losses)
+
+
+def test_gradient_accumulation_equals_the_large_batch():
+    """Batch 32 versus 4 micro-batches of 8 with accumulation: the same losses and weights (dropout off, same
+    order), learning-rate schedule included."""
+    features = random_features(batch=64, seq=12, seed=5, pad_from=10)
+    labels = np.arange(64) % 2
+    keras.utils.set_random_seed(0)
+    init = BertClassifier(tiny_encoder(), num_classes=2, dropout=0.0).get_weights()
+    large, large_losses = _accumulation_run(32, None, features, labels, init)
+    small, small_losses = _accumulation_run(8, 4, features, labels, init)
+    assert len(large_losses) == 4 and len(small_losses) == 16
+    np.testing.assert_allclose(small_losses.reshape(4, 4).mean(1), large_losses, atol=1e-5)
+    assert int(small.optimizer.iterations) == int(large.optimizer.iterations) == 4
+    schedule, small_schedule = large.optimizer._learning_rate, small.optimizer._learning_rate
+    assert (small_schedule.total_steps, small_schedule.warmup_steps) == (schedule.total_steps, schedule.warmup_steps)
+    for a, b in zip(small.weights, large.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5, err_msg=a.path)
+    # It did train: the weights moved from their start.
+    assert max(np.abs(w - i).max() for w, i in zip(large.get_weights(), init)) > 1e-3
+    with pytest.raises(ValueError, match="gradient_accumulation_steps must be an integer >= 1"):
+        large.compile(gradient_accumulation_steps=0)
+    with pytest.raises(ValueError, match="gradient_accumulation_steps goes with optimizer='auto'"):
+        large.compile(optimizer="sgd", gradient_accumulation_steps=2)
