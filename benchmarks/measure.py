@@ -55,6 +55,14 @@ def _optimizer(variant):
     return optimizer
 
 
+def _set_precision(spec):
+    """Every model of the measurement is built under the Keras dtype policy `spec["precision"]` (default
+    float32): for keras-hub that is its documented way to mixed precision, for ours what `--mixed_precision`
+    does."""
+    import keras
+    keras.mixed_precision.set_global_policy(spec.get("precision", "float32"))
+
+
 def _alternate(steps, batch, warmup, runs):
     """Runs the models' steps in turn (A B C A B C ...), so that all of them see the same machine: on a
     shared VM the speed drifts by 20% within minutes, and back-to-back processes would compare different
@@ -80,6 +88,7 @@ def train(spec):
     import tensorflow as tf
     from benchmarks import models
     features, labels = models.synthetic_batch(spec["batch"], spec["seq"])
+    _set_precision(spec)
     steps = []
     for variant in _variants(spec):
         model, adapt = models.build(variant["impl"], spec["config"], dropout=spec.get("dropout"),
@@ -99,6 +108,7 @@ def infer(spec):
     import tensorflow as tf
     from benchmarks import models
     features, _ = models.synthetic_batch(spec["batch"], spec["seq"])
+    _set_precision(spec)
     steps = []
     for variant in _variants(spec):
         model, adapt = models.build(variant["impl"], spec["config"],
@@ -338,6 +348,39 @@ def pretrain(spec):
     return out
 
 
+def train_memory(spec):
+    """Peak resident memory (`ru_maxrss`, this process alone) of fine-tuning our classifier of a named size on
+    synthetic batches: `precision`, `lora_rank` (`EncoderTask.enable_lora`) and `accumulation` (the optimizer's
+    gradient accumulation: that many batches of `batch` per update). Also seq/s of the timed updates."""
+    import resource
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+    from benchmarks import models
+    _set_precision(spec)
+    model, _ = models.build("bert_keras", spec["config"])
+    total = sum(int(np.prod(v.shape)) for v in model.weights)
+    if spec.get("lora_rank"):
+        model.enable_lora(spec["lora_rank"])
+    trainable = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
+    model.compile(gradient_accumulation_steps=spec.get("accumulation"))
+    features, labels = models.synthetic_batch(spec["batch"], spec["seq"])
+    x, y = {k: tf.constant(v) for k, v in features.items()}, tf.constant(labels)
+    micro = spec.get("accumulation") or 1
+
+    def update():
+        for _ in range(micro):
+            model.train_on_batch(x, y)
+
+    times = _time(update, 1, spec.get("steps", 2))
+    out = _summary(times, spec["batch"] * micro)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    out.update(peak_rss_mb=rss / 1024, trainable_share=trainable / total, parameters=total,
+               precision=keras.mixed_precision.global_policy().name)
+    return out
+
+
 def train_real(spec):
     from benchmarks import real_text
     return real_text.train_real(spec)
@@ -349,7 +392,8 @@ def infer_real(spec):
 
 
 KINDS = {"matmul": matmul_ceiling, "train": train, "infer": infer, "serve": serve, "tflite": tflite,
-         "tokenize": tokenize, "pretrain": pretrain, "train_real": train_real, "infer_real": infer_real}
+         "tokenize": tokenize, "pretrain": pretrain, "train_real": train_real, "infer_real": infer_real,
+         "train_memory": train_memory}
 
 
 def main(argv):
@@ -357,7 +401,9 @@ def main(argv):
     kind = spec["kind"]
     if kind not in KINDS:
         raise SystemExit(f"Unknown measurement kind {kind!r}; use one of {sorted(KINDS)}.")
-    record = {"spec": spec, "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"), **KINDS[kind](spec)}
+    from bert_keras.precision import cpu_bf16_flags
+    record = {"spec": spec, "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"), "cpu_bf16_flags": cpu_bf16_flags(),
+              **KINDS[kind](spec)}
     print("RESULT " + json.dumps(record))
 
 

@@ -12,11 +12,21 @@ this: `DataCollatorWithPadding` (each batch padded to its longest row) over `Len
 (the Trainer's `group_by_length`) for training, batches sorted by length for prediction; tokenization timed.
 """
 
+import contextlib
 import json
 import sys
 import time
 
 from benchmarks.timing import SIZES, summary, time_steps
+
+
+def _autocast(spec):
+    """PyTorch's own mixed precision for spec["precision"] == "mixed_bfloat16": `torch.autocast("cpu",
+    bfloat16)` around forward and loss (fp32 master weights, as Keras's mixed_bfloat16 policy)."""
+    import torch
+    if spec.get("precision", "float32") == "mixed_bfloat16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 def real_text(spec):
     """One epoch of fine-tuning, or one `predict` pass, on real texts from raw strings."""
@@ -56,13 +66,14 @@ def real_text(spec):
             padding["slots"] += features["attention_mask"].numel()
             if training:
                 optimizer.zero_grad()
-                loss = model(**features, labels=torch.tensor([labels[i] for i in ids])).loss
+                with _autocast(spec):
+                    loss = model(**features, labels=torch.tensor([labels[i] for i in ids])).loss
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
                 optimizer.step()
             else:
-                with torch.inference_mode():
-                    model(**features).logits.numpy()
+                with torch.inference_mode(), _autocast(spec):
+                    model(**features).logits.float().numpy()
 
     warm = spec.get("warmup_examples", 256)
     run(texts[:warm], labels[:warm], 0)
@@ -106,7 +117,8 @@ def main(argv):
 
         def step():
             optimizer.zero_grad()
-            loss = model(**inputs, labels=labels).loss
+            with _autocast(spec):
+                loss = model(**inputs, labels=labels).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -114,8 +126,8 @@ def main(argv):
         model.eval()
 
         def step():
-            with torch.inference_mode():
-                model(**inputs).logits.numpy()
+            with torch.inference_mode(), _autocast(spec):
+                model(**inputs).logits.float().numpy()
     times = time_steps(step, spec["warmup"], spec["runs"])
     record = {"spec": spec, "torch": torch.__version__, "threads": torch.get_num_threads(),
               **summary(times, batch)}

@@ -8,7 +8,8 @@ Built from the same sizes as `benchmarks.models` (no checkpoint), `official.nlp.
 (the `bert_encoder.py` of Model Garden) under `models.BertClassifier`, trained with tf-keras `AdamW`
 (global-norm clipping 1.0) by `train_on_batch`. The setting names the variant: "xla" compiles the train step /
 forward pass with XLA (Model Garden's fastest inference setting), "xla_cls" also sets `output_range=1` (the last block for
-[CLS] only, as Model Garden offers for classifiers), "graph" is neither. Prints one `RESULT {json}` line like
+[CLS] only, as Model Garden offers for classifiers), "graph" is neither; `precision` "mixed_bfloat16" sets
+tf-keras's mixed_bfloat16 policy. Prints one `RESULT {json}` line like
 `benchmarks.measure`. Imports neither Keras 3 nor bert_keras (that venv has neither).
 """
 
@@ -34,6 +35,8 @@ def main(argv):
     jit = setting != "graph"
     layers, hidden = SIZES[spec["config"]]
     tf_keras.utils.set_random_seed(0)
+    # tf-keras's mixed precision, as Model Garden's trainers set it (`runtime.mixed_precision_dtype`).
+    tf_keras.mixed_precision.set_global_policy(spec.get("precision", "float32"))
     encoder = networks.BertEncoderV2(
         vocab_size=30522, hidden_size=hidden, num_layers=layers, num_attention_heads=hidden // 64,
         max_sequence_length=512, type_vocab_size=2, inner_dim=4 * hidden,

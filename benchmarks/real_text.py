@@ -27,7 +27,8 @@ def _ours(spec):
     from bert_keras import BertClassifier
     from bert_keras.optimizers import create_optimizer
 
-    model = BertClassifier.from_pretrained(spec["checkpoint"], num_classes=2, seq_length=spec["seq"])
+    model = BertClassifier.from_pretrained(spec["checkpoint"], num_classes=2, seq_length=spec["seq"],
+                                           precision=spec.get("precision", "float32"))
     # A long schedule, so the timed epochs do not run on an ended one; the same optimizer as the recipe.
     model.compile(optimizer=create_optimizer("adamw", 2e-5, total_steps=100_000), jit_compile=spec.get("jit", False))
     return model
@@ -37,6 +38,7 @@ def _keras_hub(spec):
     import keras
     import keras_hub
 
+    keras.mixed_precision.set_global_policy(spec.get("precision", "float32"))  # keras-hub's way to bf16
     tokenizer = keras_hub.models.BertTokenizer(vocabulary=spec["vocab"], lowercase=True)
     preprocessor = keras_hub.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=spec["seq"])
     backbone = keras_hub.models.BertBackbone(vocabulary_size=30522, max_sequence_length=512, **MINILM)

@@ -19,6 +19,12 @@ Measures, each figure the median of `--runs` timed repetitions after warm-up (mi
   packer vs Hugging Face `tokenizers`;
 - TFLite string-in model, batch-1 latency, float32 vs int8 (dynamic range);
 - pretraining steps on BBC News pairs, rows padded to 128 vs to their length bucket, and the padding fraction;
+- precision: the training, inference and real-text rows in float32 and, on CPUs with native bfloat16
+  (`bert_keras.precision.cpu_bf16_flags`), again in mixed_bfloat16: ours and keras-hub under Keras's
+  mixed_bfloat16 policy, transformers with `torch.autocast("cpu", bfloat16)`, Model Garden under tf-keras's
+  policy; every record carries `precision` and `cpu_bf16`;
+- peak memory (peak RSS of a process each) of `base` fine-tuning at seq 128: float32 batch 32, mixed_bfloat16,
+  LoRA rank 8, accumulation 4 x 8;
 - real text from raw strings (`train_real`: one epoch of `fit` on 2,048 Rotten Tomatoes reviews at batch 32;
   `infer_real`: `predict` of 4,096 at batch 64; all-MiniLM-L6-v2's architecture, sequence length 128,
   tokenization included, one timed pass after a warm-up on 256): our `BertClassifier` with its preprocessor vs
@@ -54,16 +60,25 @@ PROFILES = {
     "full": dict(configs={"small": 32, "base": 8}, seq=128, keras_hub=tuple(KERAS_HUB_SETTINGS), serve="small",
                  requests=300, tflite_requests=200, pretrain="small", documents=1000, tokenize_batch=1024,
                  tflite=("none", "int8_dynamic"), real=dict(train=2048, infer=4096, seq=128,
-                                                            keras_hub=("onednn", "onednn+jit_compile"))),
+                                                            keras_hub=("onednn", "onednn+jit_compile")),
+                 memory=dict(config="base", seq=128, steps=2)),
     "quick": dict(configs={"small": 32}, seq=128, keras_hub=("onednn", "onednn+jit_compile"), serve="small",
                   requests=100,
                   tflite_requests=60, pretrain="mini", documents=300, tokenize_batch=1024,
-                  tflite=("none", "int8_dynamic"), real=dict(train=2048, infer=4096, seq=128, keras_hub=("onednn",))),
+                  tflite=("none", "int8_dynamic"), real=dict(train=2048, infer=4096, seq=128, keras_hub=("onednn",)),
+                  memory=dict(config="base", seq=128, steps=1)),
     # The test suite's check that everything runs: tiny sizes, in this process, one timed run.
     "smoke": dict(configs={"tiny": 4}, seq=32, keras_hub=("onednn",), serve="tiny", requests=6, tflite_requests=4,
                   pretrain="tiny", documents=40, tokenize_batch=64, tflite=("none",),
-                  real=dict(train=64, infer=128, seq=32, keras_hub=("onednn",))),
+                  real=dict(train=64, infer=128, seq=32, keras_hub=("onednn",), precisions=("float32",)),
+                  memory=dict(config="tiny", seq=32, steps=1), precisions=("float32", "mixed_bfloat16")),
 }
+# The fine-tuning memory table: (setting, precision, batch, LoRA rank, accumulation steps); each trains on the
+# same 32 sequences per update.
+MEMORY_VARIANTS = (("float32, batch 32", "float32", 32, None, None),
+                   ("mixed_bfloat16, batch 32", "mixed_bfloat16", 32, None, None),
+                   ("LoRA rank 8, batch 32", "float32", 32, 8, None),
+                   ("accumulation 4 x 8", "float32", 8, None, 4))
 
 
 IN_PROCESS = False  # --smoke: run the measurements in this process (fast; the oneDNN setting cannot vary)
@@ -72,8 +87,12 @@ IN_PROCESS = False  # --smoke: run the measurements in this process (fast; the o
 def measure(spec, onednn="1", python=None, module="benchmarks.measure", timeout=1800):
     """Runs one measurement in a fresh process; returns its record (or {"error": ...})."""
     if IN_PROCESS and python is None:
+        import keras
         from benchmarks import measure as worker
-        return worker.KINDS[spec["kind"]](spec)
+        try:
+            return worker.KINDS[spec["kind"]](spec)
+        finally:  # a measurement under another dtype policy must not leak into the calling process
+            keras.mixed_precision.set_global_policy("float32")
     env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS=onednn, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT,
                CUDA_VISIBLE_DEVICES=os.environ.get("CUDA_VISIBLE_DEVICES", ""))
     start = time.time()
@@ -108,10 +127,15 @@ def _record(name, impl, config, mode, result, setting="", mfu_flops=None, ceilin
 def run_all(profile, runs, peers):
     from benchmarks import models
 
+    from bert_keras.precision import cpu_bf16_flags
+
     p = PROFILES[profile]
     seq = p["seq"]
     records = []
     warmup = 1 if profile == "smoke" else 2
+    cpu_bf16 = bool(cpu_bf16_flags())
+    # bfloat16 rows where the CPU computes it natively (emulated bf16 is slower than float32: nobody's best).
+    precisions = p.get("precisions") or (("float32", "mixed_bfloat16") if cpu_bf16 else ("float32",))
 
     def log(msg):
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
@@ -129,30 +153,36 @@ def run_all(profile, runs, peers):
     for config, batch in p["configs"].items():
         for mode in ("train", "infer"):
             flops = models.flops_per_sequence(config, seq, training=mode == "train")
-            base = {"kind": mode, "config": config, "batch": batch, "seq": seq, "warmup": warmup, "runs": runs}
-            # Ours and keras-hub's oneDNN settings share one process, stepped in turn (A B A B ...), so that
-            # they see the same machine; settings with oneDNN off need a process of their own.
-            paired = [("bert_keras", "defaults", OURS_SETTING["jit"])] + [
-                ("keras_hub", name, KERAS_HUB_SETTINGS[name]["jit"]) for name in p["keras_hub"]
-                if KERAS_HUB_SETTINGS[name]["onednn"] == "1"]
-            log(f"{mode} {config}: " + ", ".join(f"{impl} {name}" for impl, name, _ in paired) + " (in turn)")
-            result = measure({**base, "models": [{"impl": impl, "jit": jit} for impl, _, jit in paired]}, "1")
-            for i, (impl, name, _) in enumerate(paired):
-                one = result["models"][i] if "models" in result else result
-                records.append(_record(f"{mode} {config}", impl, config, mode, one, name, flops, gflops,
-                                       batch=batch, seq_length=seq, paired=True))
-            for name in p["keras_hub"]:
-                s = KERAS_HUB_SETTINGS[name]
-                if s["onednn"] == "1":
-                    continue
-                log(f"{mode} {config}: keras_hub {name}")
-                result = measure({**base, "impl": "keras_hub", "jit": s["jit"]}, s["onednn"])
-                records.append(_record(f"{mode} {config}", "keras_hub", config, mode, result, name, flops,
-                                       gflops, batch=batch, seq_length=seq))
-            if peers:
-                records += peer_records(mode, config, batch, seq, warmup, runs, flops, gflops, log)
+            for precision in precisions:
+                base = {"kind": mode, "config": config, "batch": batch, "seq": seq, "warmup": warmup, "runs": runs,
+                        "precision": precision}
+                tags = {"batch": batch, "seq_length": seq, "precision": precision, "cpu_bf16": cpu_bf16}
+                # Ours and keras-hub's oneDNN settings share one process, stepped in turn (A B A B ...), so that
+                # they see the same machine; settings with oneDNN off need a process of their own.
+                paired = [("bert_keras", "defaults", OURS_SETTING["jit"])] + [
+                    ("keras_hub", name, KERAS_HUB_SETTINGS[name]["jit"]) for name in p["keras_hub"]
+                    if KERAS_HUB_SETTINGS[name]["onednn"] == "1"]
+                log(f"{mode} {config} {precision}: " + ", ".join(f"{impl} {name}" for impl, name, _ in paired)
+                    + " (in turn)")
+                result = measure({**base, "models": [{"impl": impl, "jit": jit} for impl, _, jit in paired]}, "1")
+                for i, (impl, name, _) in enumerate(paired):
+                    one = result["models"][i] if "models" in result else result
+                    records.append(_record(f"{mode} {config}", impl, config, mode, one, name, flops, gflops,
+                                           paired=True, **tags))
+                for name in p["keras_hub"]:
+                    s = KERAS_HUB_SETTINGS[name]
+                    if s["onednn"] == "1":
+                        continue
+                    log(f"{mode} {config} {precision}: keras_hub {name}")
+                    result = measure({**base, "impl": "keras_hub", "jit": s["jit"]}, s["onednn"])
+                    records.append(_record(f"{mode} {config}", "keras_hub", config, mode, result, name, flops,
+                                           gflops, **tags))
+                if peers:
+                    records += peer_records(mode, config, batch, seq, warmup, runs, flops, gflops, log, precision,
+                                            cpu_bf16)
 
-    records += real_text_records(p["real"], peers, log)
+    records += real_text_records(p["real"], peers, log, p["real"].get("precisions", precisions), cpu_bf16)
+    records += memory_records(p["memory"], log, cpu_bf16)
 
     config = p["serve"]
     log(f"serve {config} (string-in SavedModel)")
@@ -219,7 +249,25 @@ PEERS = {
 REAL_BATCH = {"train_real": 32, "infer_real": 64}
 
 
-def real_text_records(settings, peers, log):
+def memory_records(settings, log, cpu_bf16):
+    """Peak resident memory of fine-tuning (`benchmarks.measure.train_memory`, a process each): float32,
+    mixed_bfloat16, LoRA rank 8 and accumulation 4 x 8, every one updating on 32 sequences."""
+    out = []
+    for setting, precision, batch, lora_rank, accumulation in MEMORY_VARIANTS:
+        log(f"memory {settings['config']}: {setting}")
+        spec = {"kind": "train_memory", "config": settings["config"], "seq": settings["seq"], "batch": batch,
+                "precision": precision, "lora_rank": lora_rank, "accumulation": accumulation,
+                "steps": settings["steps"]}
+        result = measure(spec, "1")
+        extra = {} if "error" in result else {"peak_rss_mb": result["peak_rss_mb"],
+                                              "trainable_share": result["trainable_share"]}
+        out.append(_record(f"memory {settings['config']} fine-tuning", "bert_keras", settings["config"], "memory",
+                           result, setting, batch=batch, seq_length=settings["seq"], precision=precision,
+                           cpu_bf16=cpu_bf16, lora_rank=lora_rank, accumulation=accumulation, **extra))
+    return out
+
+
+def real_text_records(settings, peers, log, precisions=("float32",), cpu_bf16=False):
     """Fine-tuning (one epoch) and predict on real Rotten Tomatoes reviews from raw strings, all-MiniLM-L6-v2's
     architecture: ours, keras-hub's task model with its preprocessor, and (with `peers`) transformers on PyTorch
     with dynamic padding and length grouping (`benchmarks.real_text`, `benchmarks.peer_hf_torch`)."""
@@ -238,34 +286,37 @@ def real_text_records(settings, peers, log):
     out = []
     for mode in ("train_real", "infer_real"):
         examples = settings["train" if mode == "train_real" else "infer"]
-        base = {"kind": mode, "examples": examples, "batch": REAL_BATCH[mode], "seq": settings["seq"], "runs": 1,
-                "texts_file": texts_file, "checkpoint": checkpoint, "vocab": os.path.join(checkpoint, "vocab.txt"),
-                "warmup_examples": min(256, examples // 2)}
         name = f"{mode} minilm, {examples} reviews"
-        variants = [("bert_keras", "defaults", OURS_SETTING)] + [
-            ("keras_hub", setting, KERAS_HUB_SETTINGS[setting]) for setting in settings["keras_hub"]]
-        for impl, setting, s in variants:
-            log(f"{mode}: {impl} {setting}")
-            result = measure({**base, "impl": impl, "jit": s["jit"]}, s["onednn"], timeout=3600)
-            out.append(_real_record(name, impl, mode, result, setting, base))
-        python = os.path.join(ROOT, ".venv-ref", "bin", "python")
-        if peers and os.path.exists(python):
-            log(f"{mode}: hf_torch dynamic padding + length grouping")
-            result = measure(base, python=python, module="benchmarks.peer_hf_torch", timeout=3600)
-            out.append(_real_record(name, "hf_torch", mode, result, "DataCollatorWithPadding + length groups",
-                                    base))
+        for precision in precisions:
+            base = {"kind": mode, "examples": examples, "batch": REAL_BATCH[mode], "seq": settings["seq"],
+                    "runs": 1, "texts_file": texts_file, "checkpoint": checkpoint,
+                    "vocab": os.path.join(checkpoint, "vocab.txt"), "warmup_examples": min(256, examples // 2),
+                    "precision": precision}
+            variants = [("bert_keras", "defaults", OURS_SETTING)] + [
+                ("keras_hub", setting, KERAS_HUB_SETTINGS[setting]) for setting in settings["keras_hub"]]
+            for impl, setting, s in variants:
+                log(f"{mode} {precision}: {impl} {setting}")
+                result = measure({**base, "impl": impl, "jit": s["jit"]}, s["onednn"], timeout=3600)
+                out.append(_real_record(name, impl, mode, result, setting, base, cpu_bf16))
+            python = os.path.join(ROOT, ".venv-ref", "bin", "python")
+            if peers and os.path.exists(python):
+                log(f"{mode} {precision}: hf_torch dynamic padding + length grouping")
+                result = measure(base, python=python, module="benchmarks.peer_hf_torch", timeout=3600)
+                out.append(_real_record(name, "hf_torch", mode, result, "DataCollatorWithPadding + length groups",
+                                        base, cpu_bf16))
     return out
 
 
-def _real_record(name, impl, mode, result, setting, spec):
+def _real_record(name, impl, mode, result, setting, spec, cpu_bf16):
     extra = {} if "error" in result or "skipped" in result else {
         "real_tokens_per_s": result["real_tokens_per_s"], "padding_fraction": result["padding_fraction"]}
     return _record(name, impl, "minilm", mode, result, setting, batch=spec["batch"], seq_length=spec["seq"],
-                   examples=spec["examples"], **extra)
+                   examples=spec["examples"], precision=spec["precision"], cpu_bf16=cpu_bf16, **extra)
 
 
-def peer_records(mode, config, batch, seq, warmup, runs, flops, gflops, log):
-    """Peers that live in their own virtual environments (`make bench-peers`)."""
+def peer_records(mode, config, batch, seq, warmup, runs, flops, gflops, log, precision="float32", cpu_bf16=False):
+    """Peers that live in their own virtual environments (`make bench-peers`), under `precision` (PyTorch:
+    `torch.autocast` bfloat16; Model Garden: tf-keras's mixed_bfloat16 policy)."""
     out = []
     for impl, (venv, module, settings) in PEERS.items():
         python = os.path.join(ROOT, venv, "bin", "python")
@@ -273,11 +324,12 @@ def peer_records(mode, config, batch, seq, warmup, runs, flops, gflops, log):
             log(f"  (no {venv}: run `make bench-peers` for {impl})")
             continue
         for setting in settings:
-            log(f"{mode} {config}: {impl} {setting}")
+            log(f"{mode} {config} {precision}: {impl} {setting}")
             result = measure({"kind": mode, "config": config, "batch": batch, "seq": seq, "warmup": warmup,
-                              "runs": runs, "setting": setting}, python=python, module=module)
+                              "runs": runs, "setting": setting, "precision": precision}, python=python,
+                             module=module)
             out.append(_record(f"{mode} {config}", impl, config, mode, result, setting, flops, gflops,
-                               batch=batch, seq_length=seq))
+                               batch=batch, seq_length=seq, precision=precision, cpu_bf16=cpu_bf16))
     return out
 
 
@@ -287,8 +339,11 @@ def best_peer(records, mode, config):
     return max(peers, key=lambda r: r["seq_per_s"], default=None)
 
 
+PRECISION_SHORT = {"float32": "fp32", "mixed_bfloat16": "bf16", "mixed_float16": "fp16"}
+
+
 def table(records):
-    lines = [f"{'mode':9s} {'config':6s} {'impl':14s} {'setting':30s} {'seq/s':>10s} {'(min-max)':>19s} "
+    lines = [f"{'mode':9s} {'config':6s} {'impl':14s} {'setting':30s} {'prec':4s} {'seq/s':>10s} {'(min-max)':>19s} "
              f"{'MFU':>5s} {'vs best peer':>12s}  notes"]
     for r in records:
         if r["mode"] == "ceiling":
@@ -296,8 +351,9 @@ def table(records):
                          f"{r['gflops']:8.1f} GFLOP/s (TensorFlow+oneDNN {r['gflops_tensorflow']:.1f}, "
                          f"numpy {r['gflops_numpy']:.1f})")
             continue
+        precision = PRECISION_SHORT.get(r.get("precision"), "")
         if not r.get("seq_per_s"):
-            lines.append(f"{r['mode']:9s} {r['config']:6s} {r['impl']:14s} {r['setting'][:30]:30s} "
+            lines.append(f"{r['mode']:9s} {r['config']:6s} {r['impl']:14s} {r['setting'][:30]:30s} {precision:4s} "
                          f"{'-':>10s}  {r.get('skipped') or 'failed: ' + str(r.get('error'))[:80]}")
             continue
         span = f"({r['seq_per_s_min']:.3g}-{r['seq_per_s_max']:.3g})" if "seq_per_s_min" in r else ""
@@ -316,11 +372,13 @@ def table(records):
         if "padding_fraction" in r:
             tokens = r.get("tokens_per_s", r.get("real_tokens_per_s"))
             notes.append(f"padding {100 * r['padding_fraction']:.1f}%, {tokens:.0f} real tokens/s")
+        if "peak_rss_mb" in r:
+            notes.append(f"peak RSS {r['peak_rss_mb']:.0f} MB, {100 * r['trainable_share']:.2f}% of weights train")
         if "mean_tokens" in r:
             notes.append(f"{r['mean_tokens']:.1f} tokens/request")
         if r.get("max_abs_diff_vs_padded") is not None:
             notes.append(f"outputs within {r['max_abs_diff_vs_padded']:.1e} of padded")
-        lines.append(f"{r['mode']:9s} {r['config']:6s} {r['impl']:14s} {r['setting'][:30]:30s} "
+        lines.append(f"{r['mode']:9s} {r['config']:6s} {r['impl']:14s} {r['setting'][:30]:30s} {precision:4s} "
                      f"{r['seq_per_s']:10.4g} {span:>19s} {mfu:>5s} {ratio:>12s}  {'; '.join(notes)}")
     return "\n".join(lines)
 
@@ -341,7 +399,7 @@ def plot(records, path):
     for ax, (mode, config) in zip(axes[:, 0], groups):
         rows = [r for r in records if (r["mode"], r["config"]) == (mode, config) and r.get("seq_per_s")
                 and not r["name"].startswith("pretrain")]
-        labels = [f"{r['impl']} {r['setting']}".strip() for r in rows]
+        labels = [f"{r['impl']} {r['setting']} {PRECISION_SHORT.get(r.get('precision'), '')}".strip() for r in rows]
         values = [r["seq_per_s"] for r in rows]
         colors = ["tab:red" if r["impl"] == "bert_keras" else "tab:gray" for r in rows]
         ax.barh(labels, values, color=colors)

@@ -5,7 +5,7 @@ import os
 
 from benchmarks import models, run
 
-MODES = {"ceiling", "train", "infer", "serve", "tokenize", "train_real", "infer_real"}
+MODES = {"ceiling", "train", "infer", "serve", "tokenize", "train_real", "infer_real", "memory"}
 IMPLS = {"hardware", "bert_keras", "keras_hub", "hf_tokenizers", "hf_torch", "model_garden"}
 
 
@@ -30,10 +30,24 @@ def test_smoke_run_writes_results(tmp_path, capsys):
         assert r["seq_per_s"] > 0 and r["real_tokens_per_s"] > 0 and r["examples"] in (64, 128), r
         # keras-hub pads every row to the sequence length; ours pads each batch to its longest row.
         assert 0 <= padding[r["mode"], "bert_keras"] < padding[r["mode"], "keras_hub"], padding
+    # Both precisions run, tagged (the smoke profile always, on the synthetic rows; the larger profiles add bf16
+    # rows everywhere when the CPU has native bf16).
+    for mode in ("train", "infer", "train_real", "infer_real"):
+        rows = [r for r in records if r["mode"] == mode and r["impl"] == "bert_keras"
+                and not r["name"].startswith("pretrain")]
+        expected = ["float32", "mixed_bfloat16"] if mode in ("train", "infer") else ["float32"]
+        assert sorted(r["precision"] for r in rows) == expected, rows
+        assert all(isinstance(r["cpu_bf16"], bool) for r in rows)
+    memory = {r["setting"]: r for r in records if r["mode"] == "memory"}
+    assert set(memory) == {s for s, *_ in run.MEMORY_VARIANTS}
+    assert all(r["peak_rss_mb"] > 100 and r["seq_per_s"] > 0 for r in memory.values()), memory
+    assert memory["float32, batch 32"]["trainable_share"] == 1.0
+    assert 0 < memory["LoRA rank 8, batch 32"]["trainable_share"] < 0.1
+    assert memory["accumulation 4 x 8"]["batch"] == 8 and memory["accumulation 4 x 8"]["accumulation"] == 4
     pretrain = [r for r in records if r["name"].startswith("pretrain")]
     assert len(pretrain) == 2 and all(0 <= r["padding_fraction"] < 1 for r in pretrain)
     table = capsys.readouterr().out
-    assert "keras_hub" in table and "ceiling" in table
+    assert "keras_hub" in table and "ceiling" in table and "bf16" in table and "peak RSS" in table
 
 
 def test_flops_formula_counts_base_as_published():
