@@ -61,3 +61,23 @@ def test_from_pretrained_computes_in_the_asked_precision(minilm_dir):
         BertClassifier.from_pretrained(minilm_dir, num_classes=2, dtype="float32")
     with pytest.raises(ValueError, match="Unknown precision 'half'"):
         BertClassifier.from_pretrained(minilm_dir, num_classes=2, precision="half")
+
+
+def test_under_mixed_bfloat16_softmax_logits_and_loss_stay_float32():
+    """The matmuls run in bfloat16; the attention softmax, the head's logits and the loss in float32 (LayerNorm
+    computes in float32 inside `keras.ops.layer_normalization` and hands bfloat16 on)."""
+    import keras
+
+    from bert_keras import BertClassifier
+    from tests.helpers import random_features, tiny_encoder
+
+    encoder = tiny_encoder(dtype="mixed_bfloat16", output_attention_probs=True)
+    outputs = encoder(random_features())
+    assert outputs["sequence_output"].dtype == "bfloat16"
+    assert all(p.dtype == "float32" for p in outputs["attention_probs"])
+    model = BertClassifier(tiny_encoder(dtype="mixed_bfloat16"), num_classes=2)
+    logits = model(random_features())
+    assert logits.dtype == "float32"
+    loss = model.default_loss()(np.array([0, 1]), logits)
+    assert loss.dtype == "float32"
+    assert keras.mixed_precision.global_policy().name == "float32"  # nothing leaked into the global policy

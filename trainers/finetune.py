@@ -30,12 +30,11 @@ import time  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 import bert_keras  # noqa: E402,F401  (sets the oneDNN switch before TensorFlow loads)
+from bert_keras.data.task_splits import TASKS  # noqa: E402
 from bert_keras.text import squad_features  # noqa: E402
 from trainers.run_config import RunConfig, main_for  # noqa: E402
 
 logger = logging.getLogger("bert_keras.finetune")
-
-TASKS = ("classify", "regress", "tag", "qa")
 
 
 @dataclasses.dataclass
@@ -64,108 +63,18 @@ class FinetuneConfig(RunConfig):
 # ---------------------------------------------------------------------------------------------------- data
 
 
-def _load_examples(cfg):
-    """Returns (task, {"train": ..., "eval": ..., "test": ... or None})."""
-    from bert_keras.data import real_datasets
+def task_splits(cfg):
+    """The run's `TaskSplits`: `--dataset` (split with `--split_seed`, else `--seed`) or the task's files, limited
+    by `--max_train_examples` / `--max_eval_examples`."""
+    from bert_keras.data.task_splits import TaskSplits
 
     if cfg.dataset:
-        if cfg.dataset == "squad_fixture":
-            from bert_keras.data.real_corpora import package_file
-            from bert_keras.data.squad import read_squad
-
-            path = package_file("allennlp", "tests", "fixtures", "data", "squad.json")
-            examples, _ = read_squad(path)
-            return "qa", {"train": examples, "eval": examples, "test": None}
-        if cfg.dataset not in real_datasets.DATASETS:
-            raise ValueError(f"Unknown --dataset {cfg.dataset!r}; use one of "
-                             f"{sorted(real_datasets.DATASETS) + ['squad_fixture']}.")
-        task, loader = real_datasets.DATASETS[cfg.dataset]
-        splits = loader(seed=cfg.seed if cfg.split_seed is None else cfg.split_seed)
-        return task, {"train": splits["train"], "eval": splits["dev"], "test": splits["test"]}
-    if not cfg.task:
+        splits = TaskSplits.from_dataset(cfg.dataset, seed=cfg.seed if cfg.split_seed is None else cfg.split_seed)
+    elif not cfg.task:
         raise ValueError("Pass --task (classify, regress, tag, qa) with --train_file, or --dataset.")
-    if cfg.task not in TASKS:
-        raise ValueError(f"Unknown --task {cfg.task!r}; use one of {TASKS}.")
-    if not cfg.train_file:
-        raise ValueError("--train_file is required with --task.")
-    read = _file_reader(cfg.task)
-    splits = {"train": read(cfg.train_file), "eval": read(cfg.eval_file) if cfg.eval_file else None,
-              "test": read(cfg.test_file) if cfg.test_file else None}
-    if splits["eval"] is None:
-        raise ValueError("--eval_file is required: the best epoch and the reported metrics come from it.")
-    return cfg.task, splits
-
-
-def _file_reader(task):
-    if task in ("classify", "regress"):
-        from bert_keras.data.text_classification_file import read_text_classification_file
-
-        def read(path):
-            texts, texts_b, labels, lines = read_text_classification_file(path, regression=task == "regress")
-            return {"texts": texts, "texts_b": texts_b, "labels": labels, "lines": lines, "path": path}
-        return read
-    if task == "tag":
-        from bert_keras.data.conll import read_conll
-
-        return read_conll
-    from bert_keras.data.squad import read_squad
-
-    return lambda path: read_squad(path)[0]
-
-
-def _as_columns(split):
-    """Classification data as {"texts", "texts_b", "labels", "lines", "path"}, whatever its source."""
-    if isinstance(split, dict):
-        return split
-    return {"texts": [t for t, _ in split], "texts_b": None, "labels": [label for _, label in split],
-            "lines": list(range(1, len(split) + 1)), "path": "(dataset)"}
-
-
-def _limit(split, n):
-    if not n or split is None:
-        return split
-    if isinstance(split, dict):
-        return {k: (v[:n] if isinstance(v, list) else v) for k, v in split.items()}
-    return split[:n]
-
-
-def _label_map(task, train):
-    if task == "classify":
-        return sorted(set(_as_columns(train)["labels"]))
-    if task == "tag":
-        from bert_keras.text.word_features import bio_tag_set
-
-        return bio_tag_set(train)
-    return None
-
-
-def _check_labels(task, split, labels, name):
-    if task == "classify":
-        cols = _as_columns(split)
-        known = set(labels)
-        for label, line in zip(cols["labels"], cols["lines"]):
-            if label not in known:
-                raise ValueError(f"{cols['path']}:{line}: label {label!r} is not among the training labels "
-                                 f"{labels} ({name} split); fix the label or add examples of it to training.")
-    if task == "tag":
-        known = set(labels)
-        for n, (_, tags) in enumerate(split, start=1):
-            bad = set(tags) - known
-            if bad:
-                raise ValueError(f"{name} sentence {n}: entity type(s) of {sorted(bad)} never occur in training; "
-                                 f"known tags: {labels}.")
-
-
-def _fit_inputs(task, split):
-    """(x, y) of a split as the task model's `fit` / `task_metrics` take them: texts or (texts, texts_b) and
-    labels; word lists and tag lists; SquadExamples (they carry their answers) and None."""
-    if task in ("classify", "regress"):
-        cols = _as_columns(split)
-        x = cols["texts"] if cols["texts_b"] is None else (cols["texts"], cols["texts_b"])
-        return x, cols["labels"]
-    if task == "tag":
-        return [words for words, _ in split], [tags for _, tags in split]
-    return list(split), None
+    else:
+        splits = TaskSplits.from_files(cfg.task, cfg.train_file, cfg.eval_file, cfg.test_file)
+    return splits.limited(cfg.max_train_examples, cfg.max_eval_examples)
 
 
 # ---------------------------------------------------------------------------------------------------- model
@@ -201,14 +110,6 @@ def _tokenizer(cfg):
     return tokenizer_for_run(cfg.vocab, cfg.init_checkpoint, cfg.lower_case, cfg.seq_length)
 
 
-# ---------------------------------------------------------------------------------------------------- eval
-
-
-def evaluate(task, model, split, cfg):
-    """The task's metrics of `model` on a split (`task_metrics` of the task model)."""
-    return model.task_metrics(*_fit_inputs(task, split), batch_size=cfg.batch_size)
-
-
 # ---------------------------------------------------------------------------------------------------- run
 
 
@@ -223,23 +124,14 @@ def run(cfg):
 
     strategy, is_chief, _, out_dir = set_up(cfg)
 
-    task, splits = _load_examples(cfg)
-    splits["train"] = _limit(splits["train"], cfg.max_train_examples)
-    splits["eval"] = _limit(splits["eval"], cfg.max_eval_examples)
-    splits["test"] = _limit(splits["test"], cfg.max_eval_examples)
-    for name in ("train", "eval"):
-        if not splits[name] or (isinstance(splits[name], dict) and not splits[name]["texts"]):
-            raise ValueError(f"The {name} split is empty.")
-    labels = _label_map(task, splits["train"])
-    if task == "classify" and len(labels) < 2:
-        raise ValueError(f"Classification needs at least 2 labels in the training data, found {labels}.")
-    for name in ("eval", "test"):
-        if splits[name]:
-            _check_labels(task, splits[name], labels, name)
+    splits = task_splits(cfg)
+    task = splits.task
+    labels = splits.label_names()
+    if labels is not None:
+        splits.check_labels(labels)
     tokenizer = _tokenizer(cfg)
-    train_x, train_y = _fit_inputs(task, splits["train"])
-    n_train = len(train_x[0] if isinstance(train_x, tuple) else train_x)
-    eval_x, eval_y = _fit_inputs(task, splits["eval"])
+    train_x, train_y = splits.fit_inputs("train")
+    eval_x, eval_y = splits.fit_inputs("eval")
     fit_data = {"x": train_x, "y": train_y, "batch_size": cfg.batch_size, "shuffle": cfg.shuffle,
                 "validation_data": (eval_x, eval_y) if eval_y is not None else eval_x}
 
@@ -268,15 +160,16 @@ def run(cfg):
     _save_model(model_for_eval, out_dir)
     if not is_chief:
         return None
-    result = {"task": task, "train_examples": n_train, "epochs": cfg.epochs, "train_seconds": round(train_seconds, 1),
+    result = {"task": task, "train_examples": splits.size("train"), "epochs": cfg.epochs,
+              "train_seconds": round(train_seconds, 1),
               "strategy": cfg.strategy, "replicas": strategy.num_replicas_in_sync,
               "precision": keras.mixed_precision.global_policy().name, "lora_rank": cfg.lora_rank or None,
               "gradient_accumulation_steps": cfg.gradient_accumulation_steps}
-    result["eval_examples"] = _count(task, splits["eval"])
-    result.update(evaluate(task, model_for_eval, splits["eval"], cfg))
-    if splits["test"]:
-        result["test"] = {"examples": _count(task, splits["test"]),
-                          **evaluate(task, model_for_eval, splits["test"], cfg)}
+    result["eval_examples"] = splits.size("eval")
+    result.update(model_for_eval.task_metrics(*splits.fit_inputs("eval"), batch_size=cfg.batch_size))
+    if splits.test:
+        result["test"] = {"examples": splits.size("test"),
+                          **model_for_eval.task_metrics(*splits.fit_inputs("test"), batch_size=cfg.batch_size)}
     cb.atomic_write_json(os.path.join(out_dir, "metrics.json"), result)
     cb.atomic_write_json(os.path.join(out_dir, "label_map.json"), {
         "task": task, "labels": labels, "seq_length": cfg.seq_length, "init_checkpoint": cfg.init_checkpoint,
@@ -289,10 +182,6 @@ def run(cfg):
         cb.plot_history(history, os.path.join(out_dir, "training_curve.png"),
                         f"{task} fine-tuning ({cfg.dataset or os.path.basename(cfg.train_file or '')})")
     return result
-
-
-def _count(task, split):
-    return len(_as_columns(split)["texts"]) if task in ("classify", "regress") else len(split)
 
 
 def _save_model(model, out_dir):

