@@ -108,7 +108,7 @@ def verify(model_dir, saved_model_dir, tflite_paths=(), texts=None, batch_size=3
     import tensorflow_text  # noqa: F401
 
     from bert_keras import BertTokenizer
-    from export.saved_model import read_metadata, sample_texts
+    from export.saved_model import EXPORT_DTYPES, read_metadata, sample_texts
     from export.tflite_model import TFLiteModel
 
     metadata = read_metadata(saved_model_dir)
@@ -116,6 +116,11 @@ def verify(model_dir, saved_model_dir, tflite_paths=(), texts=None, batch_size=3
     texts = texts if texts is not None else sample_texts(metadata, "test", limit=300)
     tokenizer = BertTokenizer.from_pretrained(model_dir)
     model = keras.saving.load_model(os.path.join(model_dir, "model.keras"), safe_mode=True)
+    # The reference computes in the export's precision (a model trained under mixed_bfloat16 exports float32 by
+    # default): the table then shows what the export changes, not what the precision does.
+    policy = EXPORT_DTYPES[metadata.get("export_dtype", "float32")]
+    if model.encoder.embeddings.dtype_policy.name != policy:
+        model = model.plain_copy(dtype=policy)
     features = {k: v.numpy() for k, v in tokenizer(texts, seq_length=seq_length).items()}
     batches = [slice(i, i + batch_size) for i in range(0, len(texts), batch_size)]
     text_in = task in ("classify", "regress")
@@ -224,7 +229,7 @@ def define_flags():
 
 def main(argv):
     del argv
-    from export.saved_model import read_metadata, sample_texts
+    from export.saved_model import EXPORT_DTYPES, read_metadata, sample_texts
 
     versions = sorted(int(n) for n in os.listdir(FLAGS.export_dir) if n.isdigit())
     if not versions:
