@@ -35,16 +35,19 @@ def test_lora_trains_only_factors_layer_norms_and_head_and_saves_merged(minilm_d
     np.testing.assert_array_equal(model.predict(texts[:16], verbose=0), before)
     names = sorted(v.path for v in model.trainable_variables)
     assert trainable == sum(int(np.prod(v.shape)) for v in model.trainable_variables) and total > trainable
-    # 2 blocks x 4 adapted matmuls x (A, B); 2 LayerNorms a block + the embeddings' (gamma, beta); the head.
+    # 2 blocks x 4 adapted matmuls x (A, B); 2 LayerNorms a block + the embeddings' (gamma, beta); the pooler and
+    # the head.
     assert sum("lora_kernel" in n for n in names) == 16
     assert sum("layer_norm" in n for n in names) == 10
-    assert {n for n in names if "lora_kernel" not in n and "layer_norm" not in n} == {"logits/kernel", "logits/bias"}
+    rest = {n for n in names if "lora_kernel" not in n and "layer_norm" not in n}
+    assert {n.split("/")[-1] for n in rest if "pooler" in n} == {"kernel", "bias"}
+    assert {n for n in rest if "pooler" not in n} == {"logits/kernel", "logits/bias"}
     model.compile(learning_rate=5e-3)
     model.fit(texts, labels, batch_size=16, epochs=2, verbose=0)
     after = model.predict(texts[:16], verbose=0)
     assert np.abs(after - before).max() > 1e-3  # it trained
-    for v in model.encoder.weights:  # the frozen weights did not move; only LayerNorms and factors did
-        if v.path in frozen and "layer_norm" not in v.path:
+    for v in model.encoder.weights:  # the frozen weights did not move; only LayerNorms, pooler and factors did
+        if v.path in frozen and "layer_norm" not in v.path and "pooler" not in v.path:
             np.testing.assert_array_equal(v.numpy(), frozen[v.path], err_msg=v.path)
 
     path = str(tmp_path / "lora.keras")
