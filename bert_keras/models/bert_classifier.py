@@ -86,7 +86,7 @@ class BertClassifier(EncoderTask):
             dropout: dropout in the encoder (hidden and attention) and on the pooled output.
             precision: "auto" (mixed_bfloat16 where the CPU or GPU computes bfloat16 natively, else float32;
                 `bert_keras.precision`), "float32", "mixed_bfloat16" or "mixed_float16".
-            lora_rank: if set, only LoRA factors of that rank, the LayerNorms and the head train
+            lora_rank: if set, only LoRA factors of that rank, the LayerNorms, the pooler and the head train
                 (`EncoderTask.enable_lora`).
             **encoder_kwargs: overrides for `BertEncoder.from_pretrained` (e.g. `activation`).
 

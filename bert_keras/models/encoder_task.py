@@ -182,31 +182,24 @@ class EncoderTask(keras.Model):
         Returns:
             (trainable parameters, all parameters) after the change.
         """
-        from bert_keras.layers.transformer_block import TransformerBlock
-
         if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
             raise ValueError(f"LoRA rank must be a positive integer, got {rank!r}.")
         optimizer = getattr(self, "optimizer", None)
         if optimizer is not None and optimizer.built:
             raise ValueError("enable_lora must come before the first fit (the optimizer is already built for the "
                              "full model): call it on a freshly loaded model, then compile() and fit().")
-        blocks = [layer for layer in self.encoder._flatten_layers(include_self=False)
-                  if isinstance(layer, TransformerBlock)]
-        targets = []
-        for block in blocks:
-            targets += [block.attention.query_key_value, block.attention.output_dense, block.intermediate_dense,
-                        block.output_dense]
+        targets = [dense for block in self.encoder.transformer_blocks
+                   for dense in (block.attention.query_key_value, block.attention.output_dense,
+                                 block.intermediate_dense, block.output_dense)]
         smallest = min(min(layer.kernel.shape) for layer in targets)
         if rank > smallest:
             raise ValueError(f"LoRA rank {rank} exceeds the smallest adapted dimension ({smallest}).")
-        from bert_keras.layers.bert_pooler import BertPooler
-
-        pooler = [layer for layer in self.encoder._flatten_layers(include_self=False) if isinstance(layer, BertPooler)]
-        keep = {id(layer) for layer in pooler for layer in layer._flatten_layers()}
+        keep = {id(v) for v in self.encoder.pooler.weights}
         for layer in self.encoder._flatten_layers(include_self=False):
-            if not isinstance(layer, keras.layers.LayerNormalization) and id(layer) not in keep:
+            if not isinstance(layer, keras.layers.LayerNormalization):
                 for variable in layer._trainable_variables:
-                    variable.trainable = False
+                    if id(variable) not in keep:
+                        variable.trainable = False
         for layer in targets:
             layer.enable_lora(rank, lora_alpha=alpha)
         self.lora_rank = rank
