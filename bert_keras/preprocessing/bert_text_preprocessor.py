@@ -21,6 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from bert_keras.data.pipeline import PREFETCH_BATCHES, pipeline_options
 from bert_keras.text.bert_tokenizer import BertTokenizer
 from bert_keras.text.segment_packer import pack_segments
 
@@ -248,9 +249,7 @@ def batched_dataset(columns, lengths, to_features, targets=(), batch_size=32, sh
     batches = math.ceil(n / batch_size)
     ds = ds.map(batch_features, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     ds = ds.apply(tf.data.experimental.assert_cardinality(batches))  # lost by unbatch(); Keras reads it
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return ds.with_options(options).prefetch(tf.data.AUTOTUNE), batches, order
+    return ds.with_options(pipeline_options()).prefetch(PREFETCH_BATCHES), batches, order
 
 
 def _sorted_by_length(window):

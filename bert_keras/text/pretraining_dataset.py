@@ -24,6 +24,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from bert_keras.data.pipeline import PREFETCH_BATCHES, pipeline_options
 from bert_keras.models.bert_encoder import INPUT_NAMES
 
 logger = logging.getLogger(__name__)
@@ -61,13 +62,6 @@ def _to_model_batch(f):
     labels = {"mlm": f["masked_lm_ids"], "nsp": tf.cast(f["next_sentence_labels"], tf.int32)}
     weights = {"mlm": f["masked_lm_weights"], "nsp": tf.ones_like(tf.cast(f["next_sentence_labels"], tf.float32))}
     return features, labels, weights
-
-
-def _options():
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    options.deterministic = True
-    return options
 
 
 def pretraining_dataset(pairs, masker, batch_size, seq_length, seed=0, training=True, buckets=None,
@@ -115,7 +109,7 @@ def pretraining_dataset(pairs, masker, batch_size, seq_length, seed=0, training=
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if model_batches:
         ds = ds.map(_to_model_batch)
-    return ds.with_options(_options()).prefetch(tf.data.AUTOTUNE)
+    return ds.with_options(pipeline_options()).prefetch(PREFETCH_BATCHES)
 
 
 def _int_feature(values):
@@ -187,7 +181,7 @@ def read_pretraining_records(files, batch_size, seq_length, max_predictions_per_
     ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if model_batches:
         ds = ds.map(_to_model_batch)
-    return ds.with_options(_options()).prefetch(tf.data.AUTOTUNE)
+    return ds.with_options(pipeline_options()).prefetch(PREFETCH_BATCHES)
 
 
 class MaskingCounter:
