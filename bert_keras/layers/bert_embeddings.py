@@ -79,9 +79,15 @@ class BertEmbeddings(keras.layers.Layer):
             )
 
     def call(self, word_ids, type_ids, training=None):
-        self._check_length(word_ids.shape[-1])
-        seq_len = ops.shape(word_ids)[-1]
-        x = ops.take(self.word_embeddings, word_ids, axis=0)
+        return self.from_word_vectors(ops.take(self.word_embeddings, word_ids, axis=0), type_ids, training)
+
+    def from_word_vectors(self, word_vectors, type_ids, training=None):
+        """The rest of `call` after the word lookup: adds segment and position embeddings to `word_vectors`
+        [batch, seq, hidden] (the lookup's output, or any point between two of them: what attribution methods
+        such as integrated gradients differentiate), then LayerNorm and dropout."""
+        self._check_length(word_vectors.shape[-2])
+        seq_len = ops.shape(word_vectors)[-2]
+        x = ops.cast(word_vectors, self.compute_dtype)
         x = x + ops.take(self.token_type_embeddings, type_ids, axis=0)
         x = x + ops.expand_dims(self.position_embeddings[:seq_len], 0)
         x = self.layer_norm(x)

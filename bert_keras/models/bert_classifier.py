@@ -114,6 +114,12 @@ class BertClassifier(EncoderTask):
             return None
         return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
 
+    def outputs_from_word_vectors(self, features, word_vectors):
+        """Logits (or the regression score) with `word_vectors` in place of the word lookup (see
+        `EncoderTask.outputs_from_word_vectors`)."""
+        pooled = self.encoder.pooled_output_from(features, word_vectors=word_vectors)
+        return self.get_layer("logits" if self.num_classes > 1 else "score")(pooled)
+
     def task_config(self):
         labels = None if self.labels is None else list(self.labels)
         return {"num_classes": self.num_classes, "dropout": self.dropout, "labels": labels}

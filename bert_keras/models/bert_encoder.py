@@ -137,18 +137,43 @@ class BertEncoder(keras.Model):
         self.output_encoder_outputs = output_encoder_outputs
         self.output_attention_probs = output_attention_probs
 
-    def pooled_output_from(self, inputs):
+    def pooled_output_from(self, inputs, word_vectors=None):
         """`pooled_output` for symbolic `inputs`, built from this encoder's layers with the last block run for
         the first position only (keys and values from every token), so heads on the pooled output skip the
         rest of the last block's work (about 20% of `small`, 7% of `base`) with the same result.
 
-        Used by `BertClassifier`; the layers (and so the weights) are this encoder's own.
+        Used by `BertClassifier`; the layers (and so the weights) are this encoder's own. `word_vectors`: as
+        `run_layers`.
         """
-        x = self.embeddings(inputs["input_word_ids"], inputs["input_type_ids"])
-        for block in self.transformer_blocks[:-1]:
-            x = block(x, inputs["input_mask"])
-        x = self.transformer_blocks[-1](x, inputs["input_mask"], first_token_only=True)
-        return self.pooler(x)
+        sequence, _ = self.run_layers(inputs, word_vectors=word_vectors, last_block_first_token_only=True)
+        return self.pooler(sequence)
+
+    def run_layers(self, inputs, word_vectors=None, attention_probs=False, last_block_first_token_only=False,
+                   training=None):
+        """The encoder's layers called one by one: (last block's output, list of every block's attention
+        probabilities [batch, heads, seq, seq] or None).
+
+        Args:
+            inputs: the features dict (`input_word_ids` is read only when `word_vectors` is None).
+            word_vectors: optional [batch, seq, hidden] values that replace the word-embedding lookup's
+                output (what `bert_keras.explain` interpolates and differentiates).
+            attention_probs: also return every block's attention probabilities.
+            last_block_first_token_only: the last block computes position 0 only (see `pooled_output_from`).
+            training: dropout on or off (None: Keras's learning phase, as in a functional model).
+        """
+        if word_vectors is None:
+            x = self.embeddings(inputs["input_word_ids"], inputs["input_type_ids"], training=training)
+        else:
+            x = self.embeddings.from_word_vectors(word_vectors, inputs["input_type_ids"], training=training)
+        probs = []
+        for i, block in enumerate(self.transformer_blocks):
+            first_only = last_block_first_token_only and i == len(self.transformer_blocks) - 1
+            x = block(x, inputs["input_mask"], training=training, first_token_only=first_only,
+                      return_attention_probs=attention_probs)
+            if attention_probs:
+                x, p = x
+                probs.append(p)
+        return x, (probs if attention_probs else None)
 
     def get_config(self):
         return {

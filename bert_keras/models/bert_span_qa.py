@@ -135,6 +135,12 @@ class BertSpanQA(EncoderTask):
         ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         return {"start_logits": ce, "end_logits": ce}
 
+    def outputs_from_word_vectors(self, features, word_vectors):
+        """`{"start_logits", "end_logits"}` with `word_vectors` in place of the word lookup (see
+        `EncoderTask.outputs_from_word_vectors`)."""
+        sequence, _ = self.encoder.run_layers(features, word_vectors=word_vectors)
+        return self.get_layer("span_logits")(sequence, features["input_mask"])
+
     def serving_outputs(self, outputs):
         """The raw outputs under the export's names: `{"start_logits", "end_logits"}`."""
         return {"start_logits": outputs["start_logits"], "end_logits": outputs["end_logits"]}

@@ -96,6 +96,12 @@ class BertTokenClassifier(EncoderTask):
         """Cross-entropy over first WordPieces; positions labelled -1 (other pieces, specials, padding) are ignored."""
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=IGNORE_LABEL)
 
+    def outputs_from_word_vectors(self, features, word_vectors):
+        """Logits [batch, seq, num_labels] with `word_vectors` in place of the word lookup (see
+        `EncoderTask.outputs_from_word_vectors`)."""
+        sequence, _ = self.encoder.run_layers(features, word_vectors=word_vectors)
+        return self.get_layer("logits")(sequence)
+
     def serving_outputs(self, outputs):
         """The raw outputs under the export's name: `{"logits"}` [batch, seq, num_labels]."""
         return {"logits": outputs}

@@ -236,6 +236,12 @@ class EncoderTask(keras.Model):
                 dst.load_own_variables(store)
         return copy
 
+    def outputs_from_word_vectors(self, features, word_vectors):
+        """The model's outputs, as `model(features)` at inference, with `word_vectors` [batch, seq, hidden]
+        in place of the encoder's word-embedding lookup (what `bert_keras.explain` interpolates and
+        differentiates). The task models implement it with their own layers."""
+        raise NotImplementedError(f"{type(self).__name__} has no outputs_from_word_vectors.")
+
     # ------------------------------------------------------------------------------------------ text data
 
     def _text_inputs(self, x):

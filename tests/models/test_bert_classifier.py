@@ -17,6 +17,17 @@ def test_logits_are_dense_on_pooled_output():
     assert isinstance(model.default_loss(), keras.losses.SparseCategoricalCrossentropy)
 
 
+@pytest.mark.parametrize("num_classes", [3, 1])
+def test_outputs_from_word_vectors_equal_the_model_on_the_lookup(num_classes):
+    model = BertClassifier(tiny_encoder(), num_classes=num_classes)
+    features = random_features(pad_from=8)
+    lookup = np.asarray(model.encoder.embeddings.word_embeddings)[features["input_word_ids"]]
+    np.testing.assert_allclose(model.outputs_from_word_vectors(features, lookup), model(features), atol=1e-5)
+    noise = np.random.default_rng(0).normal(size=lookup.shape).astype("float32")
+    shifted = model.outputs_from_word_vectors(features, lookup + noise)  # the vectors, not the ids, are read
+    assert np.abs(np.asarray(shifted) - np.asarray(model(features))).max() > 1e-3
+
+
 def test_regression_head_outputs_one_score_with_mse():
     model = BertClassifier(tiny_encoder(), num_classes=1)
     assert model(random_features()).shape == (2, 1)

@@ -27,6 +27,22 @@ def test_every_layer_and_attention_probs_on_request():
     assert np.all(probs[..., 7:] == 0)
 
 
+def test_run_layers_gives_the_call_outputs_and_the_attention_probs():
+    encoder = tiny_encoder(output_attention_probs=True)
+    features = random_features(pad_from=7)
+    outputs = encoder(features)
+    sequence, probs = encoder.run_layers(features, attention_probs=True)
+    np.testing.assert_allclose(sequence, outputs["sequence_output"], atol=1e-6)
+    for got, want in zip(probs, outputs["attention_probs"]):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+    lookup = np.asarray(encoder.embeddings.word_embeddings)[features["input_word_ids"]]
+    from_vectors, none = encoder.run_layers(features, word_vectors=lookup)
+    assert none is None
+    np.testing.assert_allclose(from_vectors, outputs["sequence_output"], atol=1e-5)
+    np.testing.assert_allclose(encoder.pooled_output_from(features, word_vectors=lookup), outputs["pooled_output"],
+                               atol=1e-5)
+
+
 @pytest.mark.parametrize("name, params", [
     # Parameter counts of Google's released checkpoints (encoder + pooler, 30522-token vocab).
     ("tiny", 4_385_920), ("mini", 11_170_560), ("base", 109_482_240),

@@ -16,6 +16,16 @@ def test_start_end_logits_and_masked_padding():
     assert np.all(np.abs(np.asarray(out["end_logits"])[:, :7]) < 100)
 
 
+def test_outputs_from_word_vectors_equal_the_model_on_the_lookup():
+    model = BertSpanQA(tiny_encoder())
+    features = random_features(pad_from=8)
+    lookup = np.asarray(model.encoder.embeddings.word_embeddings)[features["input_word_ids"]]
+    got, want = model.outputs_from_word_vectors(features, lookup), model(features)
+    for name in ("start_logits", "end_logits"):
+        np.testing.assert_allclose(np.asarray(got[name])[:, :8], np.asarray(want[name])[:, :8], atol=1e-5)
+        assert np.all(np.asarray(got[name])[:, 8:] < -1e8)
+
+
 def test_keras_file_round_trip(tmp_path):
     model = BertSpanQA(tiny_encoder())
     model.save(str(tmp_path / "q.keras"))

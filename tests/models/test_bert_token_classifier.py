@@ -20,6 +20,13 @@ def test_logits_per_position_and_ignored_labels():
     assert masked == pytest.approx(only, rel=1e-5)
 
 
+def test_outputs_from_word_vectors_equal_the_model_on_the_lookup():
+    model = BertTokenClassifier(tiny_encoder(), num_labels=5)
+    features = random_features(pad_from=8)
+    lookup = np.asarray(model.encoder.embeddings.word_embeddings)[features["input_word_ids"]]
+    np.testing.assert_allclose(model.outputs_from_word_vectors(features, lookup), model(features), atol=1e-5)
+
+
 def test_entities_with_character_offsets():
     words = ["Visit", "New", "York", "with", "@paul", "!"]
     tags = ["O", "B-geo-loc", "I-geo-loc", "O", "B-person", "O"]
