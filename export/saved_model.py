@@ -11,6 +11,7 @@ Serving uses; a plain `tf.Module` does not). Signatures, all but `serve_features
 |---|---|---|---|
 | `serving_default` | `text` | `probabilities`, `label_id`, `label` (classify) / `score` (regress) | classify, regress |
 | `serve_pair` | `text_a`, `text_b` | the same | classify, regress |
+| `explain` | `text` | `tokens`, `token_start`/`token_end`, `attributions`, `num_tokens` (integrated gradients per WordPiece for the predicted class's probability, `--explain_steps` steps), `label_id`, `label`, `target_score`, `baseline_score` | classify, regress |
 | `serving_default` | `text` | `tokens`, `words`, `word_labels`, `word_start`/`word_end`, `num_words`, `entity_type`, `entity_text`, `entity_start`/`entity_end`, `num_entities` | tag |
 | `serving_default` | `question`, `context` | `answer`, `start`, `end`, `score`, `no_answer_score`, `windows` | qa |
 | `embed` | `text` | `pooled_output`, `mean_pooled` | every export |
@@ -35,6 +36,7 @@ import tempfile  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 import bert_keras  # noqa: E402,F401  (registers the layers; sets the oneDNN switch)
+from bert_keras.explain.explain_signature import EXPLAIN_STEPS, explain_function  # noqa: E402
 from bert_keras.models.bert_encoder import INPUT_NAMES  # noqa: E402
 from bert_keras.text import squad_features  # noqa: E402
 
@@ -81,7 +83,7 @@ def _read_model_dir(model_dir):
 
 
 def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32, pad_to_seq_length=False,
-                       export_dtype="float32"):
+                       export_dtype="float32", explain_steps=EXPLAIN_STEPS):
     """Exports `model_dir` (the output of `trainers.finetune`) to `export_dir/<version>/`; returns that path.
 
     Args:
@@ -95,6 +97,9 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32, p
             per shape.
         export_dtype: "float32" (default, whatever precision the model trained in) or "bfloat16" (matmuls in
             bfloat16 under the mixed_bfloat16 policy; for servers whose CPUs compute it natively).
+        explain_steps: classify/regress: integration steps of the `explain` signature (integrated gradients
+            per text, about `explain_steps` times a prediction's cost; `bert_keras.explain.explain_signature`);
+            0 leaves the signature out.
     """
     import keras
 
@@ -110,12 +115,13 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32, p
     return export_task_model(model, export_dir, version=version, task=info["task"], labels=info.get("labels"),
                              seq_length=int(info["seq_length"]), tokenizer=tokenizer, qa_settings=qa_settings,
                              qa_max_windows=qa_max_windows, pad_to_seq_length=pad_to_seq_length,
-                             source=model_dir, dataset=info.get("dataset"), export_dtype=export_dtype)
+                             source=model_dir, dataset=info.get("dataset"), export_dtype=export_dtype,
+                             explain_steps=explain_steps)
 
 
 def export_task_model(model, export_dir, version=None, task=None, labels=None, seq_length=None, tokenizer=None,
                       qa_settings=None, qa_max_windows=32, pad_to_seq_length=False, source=None, dataset=None,
-                      export_dtype="float32"):
+                      export_dtype="float32", explain_steps=EXPLAIN_STEPS):
     """Exports a task model to `export_dir/<version>/`; returns that path. What `model.export(dir)` calls.
 
     Args:
@@ -127,7 +133,8 @@ def export_task_model(model, export_dir, version=None, task=None, labels=None, s
         qa_max_windows, pad_to_seq_length: as `export_saved_model`.
         source: where the model came from, recorded in the export's metadata and README.
         dataset: the bundled dataset it was trained on, if any (for `export.verify`'s sample texts).
-        export_dtype: as `export_saved_model`. The graph holds plain weights: a LoRA model's factors are merged.
+        export_dtype, explain_steps: as `export_saved_model`. The graph holds plain weights: a LoRA model's
+            factors are merged.
     """
     import keras
     import tensorflow as tf
@@ -202,6 +209,12 @@ def export_task_model(model, export_dir, version=None, task=None, labels=None, s
         archive.add_endpoint("serve_pair", serve_pair, input_signature=[string_spec("text_a"), string_spec("text_b")])
         warmup = {"serving_default": {"text": WARMUP_TEXTS},
                   "serve_pair": {"text_a": WARMUP_TEXTS, "text_b": WARMUP_TEXTS[::-1]}}
+        if explain_steps:
+            explain = explain_function(model, tokenizer, seq_length, steps=int(explain_steps),
+                                       labels=labels if task == "classify" else None)
+            archive.add_endpoint("explain", explain, input_signature=[string_spec("text")])
+            warmup["explain"] = {"text": WARMUP_TEXTS[:1]}
+            extra_metadata = {"explain_steps": int(explain_steps)}
     elif task == "tag":
         from bert_keras.text.entity_decoding import tag_outputs
 
@@ -353,6 +366,9 @@ def define_flags():
                         required=True)
     flags.DEFINE_integer("version", None, "Version number (default: the next free one).")
     flags.DEFINE_integer("qa_max_windows", 32, "Span QA: most context windows searched per example.")
+    flags.DEFINE_integer("explain_steps", EXPLAIN_STEPS, "Classify/regress: integration steps of the `explain` "
+                         "signature (integrated gradients; each explained text costs about this many predictions); "
+                         "0: no explain signature.", lower_bound=0)
     flags.DEFINE_enum("export_dtype", "float32", sorted(EXPORT_DTYPES), "float32, or bfloat16 matmuls (mixed_bfloat16 "
                       "policy) for servers with native bfloat16; the training precision does not matter.")
     flags.DEFINE_bool("pad_to_seq_length", False, "Classify/regress/embed: pad every request to seq_length "
@@ -362,7 +378,7 @@ def define_flags():
 def main(argv):
     del argv
     path = export_saved_model(FLAGS.model_dir, FLAGS.export_dir, FLAGS.version, FLAGS.qa_max_windows,
-                              FLAGS.pad_to_seq_length, FLAGS.export_dtype)
+                              FLAGS.pad_to_seq_length, FLAGS.export_dtype, FLAGS.explain_steps)
     print(f"Exported {path}; custom ops: {custom_ops(path)}")
 
 

@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 # Scripts, not test modules: --doctest-modules (setup.cfg, for bert_keras/'s examples) would import them;
 # make_reference.py runs in the reference venv (torch).
-collect_ignore = ["fixtures/make_reference.py", "export/load_in_fresh_process.py"]
+collect_ignore = ["fixtures/make_reference.py", "fixtures/make_captum_reference.py", "export/load_in_fresh_process.py"]
 
 
 @pytest.fixture(scope="session")

@@ -88,8 +88,9 @@ class BertEmbeddings(keras.layers.Layer):
         self._check_length(word_vectors.shape[-2])
         seq_len = ops.shape(word_vectors)[-2]
         x = ops.cast(word_vectors, self.compute_dtype)
-        x = x + ops.take(self.token_type_embeddings, type_ids, axis=0)
-        x = x + ops.expand_dims(self.position_embeddings[:seq_len], 0)
+        # Cast explicitly: called directly (not through __call__), Keras does not autocast the variables.
+        x = x + ops.cast(ops.take(self.token_type_embeddings, type_ids, axis=0), self.compute_dtype)
+        x = x + ops.cast(ops.expand_dims(self.position_embeddings[:seq_len], 0), self.compute_dtype)
         x = self.layer_norm(x)
         return self.dropout_layer(x, training=training)
 

@@ -225,8 +225,10 @@ class EncoderTask(keras.Model):
         if dtype is not None:
             config["encoder"] = dict(config["encoder"], config=dict(config["encoder"]["config"], dtype=dtype))
         copy = type(self).from_config(config)
-        source = list(self._flatten_layers(include_self=False))
-        target = list(copy._flatten_layers(include_self=False))
+        # Layers with weights only: the preprocessor (none) may sit elsewhere in the order when it was set after
+        # construction.
+        source = [layer for layer in self._flatten_layers(include_self=False) if layer.weights]
+        target = [layer for layer in copy._flatten_layers(include_self=False) if layer.weights]
         if [type(layer) for layer in source] != [type(layer) for layer in target]:
             raise ValueError(f"{type(self).__name__}.plain_copy: the copy's layers differ from the model's.")
         for src, dst in zip(source, target):

@@ -44,6 +44,34 @@ def test_string_in_export_matches_keras_in_a_fresh_process(classifier_dir, class
                                    atol=1e-5)
 
 
+def test_explain_signature_gives_the_python_api_numbers_under_the_serving_loader(classifier_dir, classifier_export,
+                                                                                 tmp_path):
+    from bert_keras.explain import integrated_gradients
+
+    texts = [t for t, _ in real_datasets.rotten_tomatoes()["test"][:6]] + ["北京，Straße ² café", ""]
+    out = load_in_fresh_process(classifier_export[1], {"explain": {"text": texts}}, tmp_path)
+    model = keras.saving.load_model(os.path.join(classifier_dir, "model.keras"), safe_mode=True)
+    expected = integrated_gradients(model, texts, steps=32)
+    with open(os.path.join(classifier_export[1], "assets.extra", "bert_keras_export.json")) as f:
+        assert json.load(f)["explain_steps"] == 32
+    for loader in ("tf1", "tf2"):
+        got = {k.split("/")[-1]: v for k, v in out.items() if k.startswith(f"{loader}/explain/")}
+        assert got["tokens"].shape == (len(texts), 32)
+        for i, e in enumerate(expected):
+            n = int(got["num_tokens"][i])
+            assert [t.decode() for t in got["tokens"][i, :n]] == e.tokens
+            assert got["token_start"][i, :n].tolist() == e.token_start and got["token_end"][i, :n].tolist() == e.token_end
+            assert np.all(got["token_start"][i, n:] == -1) and np.all(got["attributions"][i, n:] == 0)
+            np.testing.assert_allclose(got["attributions"][i, :n], e.attributions, atol=1e-5)
+            assert got["label"][i].decode() == e.label and got["label_id"][i] == model.labels.index(e.label)
+            assert abs(got["target_score"][i] - e.target_score) < 1e-5
+            assert abs(got["baseline_score"][i] - e.baseline_score) < 1e-5
+    # Offsets are characters of the request's text, as the Python API's.
+    row = texts.index("北京，Straße ² café")
+    e = expected[row]
+    assert [texts[row][s:t] for s, t in zip(e.token_start, e.token_end)][1:4] == ["北", "京", "，"]
+
+
 def test_model_export_writes_the_cli_export(classifier_dir, tmp_path):
     """`model.export(dir)` on the task model (text path) gives the signatures and numbers of the CLI's export."""
     model = keras.saving.load_model(os.path.join(classifier_dir, "model.keras"), safe_mode=True)
@@ -116,6 +144,15 @@ def test_hostile_input_never_crashes_or_leaks_across_rows(classifier_export):
     np.testing.assert_allclose(out["probabilities"].numpy()[-1], alone["probabilities"].numpy()[0], atol=1e-6)
     empty = classify(text=tf.constant([], tf.string))
     assert empty["probabilities"].shape == (0, 2) and empty["label"].shape == (0,)
+    explain = loaded.signatures["explain"]
+    why = explain(text=tf.constant(hostile))
+    assert why["attributions"].shape == (len(hostile), 32) and np.all(np.isfinite(why["attributions"].numpy()))
+    np.testing.assert_array_equal(why["label_id"].numpy(), out["label_id"].numpy())
+    alone = explain(text=tf.constant([normal.encode()]))
+    np.testing.assert_allclose(why["attributions"].numpy()[-1], alone["attributions"].numpy()[0], atol=1e-6)
+    assert explain(text=tf.constant([], tf.string))["attributions"].shape == (0, 32)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="is not compatible with expected shape"):
+        explain(text=tf.constant([["a"], ["b"]]))
     with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError)):
         classify(text=tf.constant([1, 2]))
     with pytest.raises(tf.errors.InvalidArgumentError, match="is not compatible with expected shape"):
