@@ -391,9 +391,41 @@ def infer_real(spec):
     return real_text.infer_real(spec)
 
 
+def explain(spec):
+    """Integrated gradients of single real reviews, one `integrated_gradients(model, [text], steps)` call each (what
+    a user calls), after `warmup_examples` untimed ones: MiniLM (real weights, float32) with the fixed head of
+    `benchmarks.timing.explain_head`; the Captum peer is `benchmarks.peer_hf_torch`'s `explain`. Times each call
+    (tokenization, the prediction that picks the target, f(x), f(baseline) and the path's gradients included);
+    seq/s = reviews/s, ms_median = ms per review; the median completeness error of the explanations too."""
+    import numpy as np
+    from bert_keras import BertClassifier
+    from bert_keras.explain import integrated_gradients
+    from benchmarks.timing import explain_head, explain_texts
+
+    warm, texts = explain_texts(spec)
+    model = BertClassifier.from_pretrained(spec["checkpoint"], num_classes=2, seq_length=spec.get("seq", 128),
+                                           precision=spec.get("precision", "float32"))
+    kernel, bias = explain_head(model.get_layer("logits").kernel.shape[0])
+    model.get_layer("logits").kernel.assign(kernel)
+    model.get_layer("logits").bias.assign(bias)
+    steps = spec["steps"]
+    errors, tokens = [], []
+
+    def one(text):
+        [e] = integrated_gradients(model, [text], steps=steps)
+        errors.append(e.completeness_error)
+        tokens.append(len(e.tokens))
+
+    times = _time_each(one, warm + texts, len(warm))
+    errors, tokens = errors[len(warm):], tokens[len(warm):]
+    return {**_summary(times, 1), "ms_per_review": float(1e3 * np.median(times)), "steps": steps,
+            "examples": len(texts), "completeness_error": float(np.median(errors)),
+            "mean_tokens": float(np.mean(tokens))}
+
+
 KINDS = {"matmul": matmul_ceiling, "train": train, "infer": infer, "serve": serve, "tflite": tflite,
          "tokenize": tokenize, "pretrain": pretrain, "train_real": train_real, "infer_real": infer_real,
-         "train_memory": train_memory}
+         "train_memory": train_memory, "explain": explain}
 
 
 def main(argv):

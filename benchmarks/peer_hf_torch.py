@@ -10,6 +10,8 @@ nor bert_keras (that venv has neither).
 all-MiniLM-L6-v2 loaded with `from_pretrained` and its fast tokenizer, at Hugging Face's best settings for
 this: `DataCollatorWithPadding` (each batch padded to its longest row) over `LengthGroupedSampler` batches
 (the Trainer's `group_by_length`) for training, batches sorted by length for prediction; tokenization timed.
+
+`explain`: Captum's `LayerIntegratedGradients` on single real reviews, against `benchmarks.measure.explain`.
 """
 
 import contextlib
@@ -89,6 +91,68 @@ def real_text(spec):
     return out
 
 
+def explain(spec):
+    """Captum's `LayerIntegratedGradients` on `embeddings.word_embeddings` of the bundled all-MiniLM-L6-v2
+    (`BertModel.from_pretrained`, float32, eval) with the fixed linear head of `benchmarks.timing.explain_head` on
+    `pooler_output`, as tests/fixtures/make_captum_reference.py sets it up: target softmax(head(pooler))[c], c the
+    predicted class, baseline [CLS] [PAD] ... [SEP] (same mask and token types), `n_steps=steps`,
+    `method="gausslegendre"`, `internal_batch_size` from the spec (None: all steps in one batch),
+    `return_convergence_delta=True` (the completeness check, which ours returns too). One call per review, timed
+    from the raw string (tokenization and the prediction that picks the target included), after the same warm-up
+    as ours."""
+    import numpy as np
+    import torch
+    from captum.attr import LayerIntegratedGradients
+    from transformers import BertModel, BertTokenizerFast
+
+    from benchmarks.timing import explain_head, explain_texts
+
+    warm, texts = explain_texts(spec)
+    torch.manual_seed(0)
+    tokenizer = BertTokenizerFast.from_pretrained(spec["checkpoint"])
+    model = BertModel.from_pretrained(spec["checkpoint"]).float().eval()
+    kernel, bias = explain_head(model.config.hidden_size)
+    w, b = torch.from_numpy(kernel), torch.from_numpy(bias)
+
+    def probabilities(input_ids, attention_mask, token_type_ids):
+        out = model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+        return torch.softmax(out.pooler_output @ w + b, dim=-1)
+
+    ig = LayerIntegratedGradients(probabilities, model.embeddings.word_embeddings)
+    specials = torch.tensor([tokenizer.cls_token_id, tokenizer.sep_token_id])
+    steps, batch = spec["steps"], spec.get("internal_batch_size")
+    errors, tokens = [], []
+
+    def one(text):
+        enc = tokenizer(text, truncation=True, max_length=spec.get("seq", 128), return_tensors="pt")
+        ids, mask, types = enc["input_ids"], enc["attention_mask"], enc["token_type_ids"]
+        base = torch.where(torch.isin(ids, specials), ids, torch.full_like(ids, tokenizer.pad_token_id))
+        with torch.no_grad():
+            cls = int(probabilities(ids, mask, types)[0].argmax())
+        attr, delta = ig.attribute(ids, baselines=base, additional_forward_args=(mask, types), target=cls,
+                                   n_steps=steps, method="gausslegendre", internal_batch_size=batch,
+                                   return_convergence_delta=True)
+        scores = attr.sum(-1)[0].detach().numpy()
+        # delta = sum(attributions) - (f(x) - f(baseline)): the completeness error relative to f(x) - f(baseline).
+        d = float(delta.detach().reshape(-1)[0])
+        errors.append(abs(d) / abs(float(scores.sum()) - d))
+        tokens.append(int(ids.shape[1]))
+
+    for text in warm:
+        one(text)
+    errors.clear()
+    tokens.clear()
+    times = []
+    for text in texts:
+        start = time.perf_counter()
+        one(text)
+        times.append(time.perf_counter() - start)
+    return {**summary(times, 1), "ms_per_review": float(1e3 * np.median(times)), "steps": steps,
+            "examples": len(texts), "completeness_error": float(np.median(errors)),
+            "mean_tokens": float(np.mean(tokens)), "internal_batch_size": batch,
+            "attn_implementation": model.config._attn_implementation}
+
+
 def main(argv):
     import numpy as np
     import torch
@@ -97,6 +161,12 @@ def main(argv):
     spec = json.loads(argv[1])
     if spec["kind"] in ("train_real", "infer_real"):
         record = {"spec": spec, "torch": torch.__version__, "threads": torch.get_num_threads(), **real_text(spec)}
+        print("RESULT " + json.dumps(record))
+        return
+    if spec["kind"] == "explain":
+        import captum
+        record = {"spec": spec, "torch": torch.__version__, "captum": captum.__version__,
+                  "threads": torch.get_num_threads(), **explain(spec)}
         print("RESULT " + json.dumps(record))
         return
     layers, hidden = SIZES[spec["config"]]

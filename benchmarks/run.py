@@ -30,6 +30,10 @@ Measures, each figure the median of `--runs` timed repetitions after warm-up (mi
   tokenization included, one timed pass after a warm-up on 256): our `BertClassifier` with its preprocessor vs
   keras-hub's `BertTextClassifier` with its preprocessor (and, with `--peers`, transformers on PyTorch with
   `DataCollatorWithPadding` and length-grouped batches); seq/s, real tokens/s and the padding fraction.
+- explanations: integrated gradients of single real reviews at 64 steps (`explain_ig`, 32 reviews, one call a
+  review from the raw string, after one warm-up review; MiniLM's real weights with a fixed head, float32): ours
+  (`bert_keras.explain.integrated_gradients`) vs, with `--peers`, Captum's `LayerIntegratedGradients` on
+  transformers' BertModel (PyTorch, same weights, steps and reviews); ms per review (median) and reviews/s.
 With `--peers`, also Hugging Face transformers on PyTorch (`.venv-ref`) and TF Model Garden's BertEncoderV2 on
 TensorFlow 2.20 (`.venv-mg`), each in its own venv, see `make bench-peers`.
 
@@ -61,17 +65,18 @@ PROFILES = {
                  requests=300, tflite_requests=200, pretrain="small", documents=1000, tokenize_batch=1024,
                  tflite=("none", "int8_dynamic"), real=dict(train=2048, infer=4096, seq=128,
                                                             keras_hub=("onednn", "onednn+jit_compile")),
-                 memory=dict(config="base", seq=128, steps=2)),
+                 memory=dict(config="base", seq=128, steps=2), explain=dict(examples=32, steps=64)),
     "quick": dict(configs={"small": 32}, seq=128, keras_hub=("onednn", "onednn+jit_compile"), serve="small",
                   requests=100,
                   tflite_requests=60, pretrain="mini", documents=300, tokenize_batch=1024,
                   tflite=("none", "int8_dynamic"), real=dict(train=2048, infer=4096, seq=128, keras_hub=("onednn",)),
-                  memory=dict(config="base", seq=128, steps=1)),
+                  memory=dict(config="base", seq=128, steps=1), explain=dict(examples=32, steps=64)),
     # The test suite's check that everything runs: tiny sizes, in this process, one timed run.
     "smoke": dict(configs={"tiny": 4}, seq=32, keras_hub=("onednn",), serve="tiny", requests=6, tflite_requests=4,
                   pretrain="tiny", documents=40, tokenize_batch=64, tflite=("none",),
                   real=dict(train=64, infer=128, seq=32, keras_hub=("onednn",), precisions=("float32",)),
-                  memory=dict(config="tiny", seq=32, steps=1), precisions=("float32", "mixed_bfloat16")),
+                  memory=dict(config="tiny", seq=32, steps=1), precisions=("float32", "mixed_bfloat16"),
+                  explain=dict(examples=2, steps=8)),
 }
 # The fine-tuning memory table: (setting, precision, batch, LoRA rank, accumulation steps); each trains on the
 # same 32 sequences per update.
@@ -183,6 +188,7 @@ def run_all(profile, runs, peers):
 
     records += real_text_records(p["real"], peers, log, p["real"].get("precisions", precisions), cpu_bf16)
     records += memory_records(p["memory"], log, cpu_bf16)
+    records += explain_records(p["explain"], peers, log)
 
     config = p["serve"]
     log(f"serve {config} (string-in SavedModel)")
@@ -267,10 +273,9 @@ def memory_records(settings, log, cpu_bf16):
     return out
 
 
-def real_text_records(settings, peers, log, precisions=("float32",), cpu_bf16=False):
-    """Fine-tuning (one epoch) and predict on real Rotten Tomatoes reviews from raw strings, all-MiniLM-L6-v2's
-    architecture: ours, keras-hub's task model with its preprocessor, and (with `peers`) transformers on PyTorch
-    with dynamic padding and length grouping (`benchmarks.real_text`, `benchmarks.peer_hf_torch`)."""
+def reviews_file(n):
+    """A JSON file ({"texts", "labels"}) of the first `n` Rotten Tomatoes reviews in a seeded shuffle (seed 0),
+    which the workers in every venv read: all sides of a row see the same texts."""
     import random
     import tempfile
 
@@ -278,10 +283,19 @@ def real_text_records(settings, peers, log, precisions=("float32",), cpu_bf16=Fa
 
     rows = list(real_corpora.rotten_tomatoes())
     random.Random(0).shuffle(rows)
-    n = max(settings["train"], settings["infer"])
-    texts_file = os.path.join(tempfile.mkdtemp(prefix="bench-texts-"), "reviews.json")
-    with open(texts_file, "w", encoding="utf-8") as f:
+    path = os.path.join(tempfile.mkdtemp(prefix="bench-texts-"), "reviews.json")
+    with open(path, "w", encoding="utf-8") as f:
         json.dump({"texts": [t for t, _ in rows[:n]], "labels": [int(y == "rotten") for _, y in rows[:n]]}, f)
+    return path
+
+
+def real_text_records(settings, peers, log, precisions=("float32",), cpu_bf16=False):
+    """Fine-tuning (one epoch) and predict on real Rotten Tomatoes reviews from raw strings, all-MiniLM-L6-v2's
+    architecture: ours, keras-hub's task model with its preprocessor, and (with `peers`) transformers on PyTorch
+    with dynamic padding and length grouping (`benchmarks.real_text`, `benchmarks.peer_hf_torch`)."""
+    from bert_keras.data import real_corpora
+
+    texts_file = reviews_file(max(settings["train"], settings["infer"]))
     checkpoint = real_corpora.minilm_dir()
     out = []
     for mode in ("train_real", "infer_real"):
@@ -304,6 +318,37 @@ def real_text_records(settings, peers, log, precisions=("float32",), cpu_bf16=Fa
                 result = measure(base, python=python, module="benchmarks.peer_hf_torch", timeout=3600)
                 out.append(_real_record(name, "hf_torch", mode, result, "DataCollatorWithPadding + length groups",
                                         base, cpu_bf16))
+    return out
+
+
+def explain_records(settings, peers, log):
+    """Integrated gradients of single real reviews (`examples` of them, `steps` Gauss-Legendre points, after one
+    warm-up review), one call per review from the raw string: ours (`bert_keras.explain.integrated_gradients`,
+    `benchmarks.measure.explain`) and, with `peers`, Captum's `LayerIntegratedGradients` on transformers' BertModel
+    in `.venv-ref` (`benchmarks.peer_hf_torch.explain`); MiniLM's real weights with the same fixed head, float32.
+    seq/s = reviews/s; ms_per_review the median."""
+    from bert_keras.data import real_corpora
+
+    examples, steps = settings["examples"], settings["steps"]
+    checkpoint = real_corpora.minilm_dir()
+    spec = {"kind": "explain", "examples": examples, "steps": steps, "seq": 128, "warmup_examples": 1,
+            "texts_file": reviews_file(1 + examples), "checkpoint": checkpoint, "precision": "float32"}
+    name = f"integrated gradients minilm, {steps} steps, 1 review a call"
+    sides = [("bert_keras", "integrated_gradients", spec, {})]
+    python = os.path.join(ROOT, ".venv-ref", "bin", "python")
+    if peers and os.path.exists(python):
+        # internal_batch_size=None: all the steps in one batch, Captum's fastest setting on CPU.
+        sides.append(("captum", "internal_batch_size=None", {**spec, "internal_batch_size": None},
+                      dict(python=python, module="benchmarks.peer_hf_torch")))
+    out = []
+    for impl, setting, s, where in sides:
+        log(f"explain_ig: {impl} ({examples} reviews, {steps} steps)")
+        result = measure(s, "1", timeout=3600, **where)
+        extra = {} if "error" in result or "skipped" in result else {
+            "ms_per_review": result["ms_per_review"], "completeness_error": result["completeness_error"],
+            "mean_tokens_per_review": result["mean_tokens"]}
+        out.append(_record(name, impl, "minilm", "explain_ig", result, setting, steps=steps, examples=examples,
+                           precision="float32", **extra))
     return out
 
 
@@ -343,23 +388,24 @@ PRECISION_SHORT = {"float32": "fp32", "mixed_bfloat16": "bf16", "mixed_float16":
 
 
 def table(records):
-    lines = [f"{'mode':9s} {'config':6s} {'impl':14s} {'setting':30s} {'prec':4s} {'seq/s':>10s} {'(min-max)':>19s} "
+    lines = [f"{'mode':10s} {'config':6s} {'impl':14s} {'setting':30s} {'prec':4s} {'seq/s':>10s} {'(min-max)':>19s} "
              f"{'MFU':>5s} {'vs best peer':>12s}  notes"]
     for r in records:
         if r["mode"] == "ceiling":
-            lines.append(f"{'ceiling':9s} {'-':6s} {'hardware':14s} {r['name']:30s} "
+            lines.append(f"{'ceiling':10s} {'-':6s} {'hardware':14s} {r['name']:30s} "
                          f"{r['gflops']:8.1f} GFLOP/s (TensorFlow+oneDNN {r['gflops_tensorflow']:.1f}, "
                          f"numpy {r['gflops_numpy']:.1f})")
             continue
         precision = PRECISION_SHORT.get(r.get("precision"), "")
         if not r.get("seq_per_s"):
-            lines.append(f"{r['mode']:9s} {r['config']:6s} {r['impl']:14s} {r['setting'][:30]:30s} {precision:4s} "
+            lines.append(f"{r['mode']:10s} {r['config']:6s} {r['impl']:14s} {r['setting'][:30]:30s} {precision:4s} "
                          f"{'-':>10s}  {r.get('skipped') or 'failed: ' + str(r.get('error'))[:80]}")
             continue
         span = f"({r['seq_per_s_min']:.3g}-{r['seq_per_s_max']:.3g})" if "seq_per_s_min" in r else ""
         mfu = f"{100 * r['mfu']:4.0f}%" if r.get("mfu") is not None else ""
         ratio = ""
-        if r["impl"] == "bert_keras" and r["mode"] in ("train", "infer", "tokenize", "train_real", "infer_real") \
+        if r["impl"] == "bert_keras" and r["mode"] in ("train", "infer", "tokenize", "train_real", "infer_real",
+                                                       "explain_ig") \
                 and not r["name"].startswith("pretrain"):
             peer = best_peer(records, r["mode"], r["config"])
             if peer:
@@ -374,11 +420,15 @@ def table(records):
             notes.append(f"padding {100 * r['padding_fraction']:.1f}%, {tokens:.0f} real tokens/s")
         if "peak_rss_mb" in r:
             notes.append(f"peak RSS {r['peak_rss_mb']:.0f} MB, {100 * r['trainable_share']:.2f}% of weights train")
+        if "ms_per_review" in r:
+            notes.append(f"{r['ms_per_review']:.1f} ms/review at {r['steps']} steps ({r['examples']} reviews, "
+                         f"{r['mean_tokens_per_review']:.1f} tokens each), median completeness error "
+                         f"{r['completeness_error']:.1e}")
         if "mean_tokens" in r:
             notes.append(f"{r['mean_tokens']:.1f} tokens/request")
         if r.get("max_abs_diff_vs_padded") is not None:
             notes.append(f"outputs within {r['max_abs_diff_vs_padded']:.1e} of padded")
-        lines.append(f"{r['mode']:9s} {r['config']:6s} {r['impl']:14s} {r['setting'][:30]:30s} {precision:4s} "
+        lines.append(f"{r['mode']:10s} {r['config']:6s} {r['impl']:14s} {r['setting'][:30]:30s} {precision:4s} "
                      f"{r['seq_per_s']:10.4g} {span:>19s} {mfu:>5s} {ratio:>12s}  {'; '.join(notes)}")
     return "\n".join(lines)
 
@@ -391,7 +441,8 @@ def plot(records, path):
     groups = []
     for r in records:
         key = (r["mode"], r["config"])
-        if r.get("seq_per_s") and r["mode"] in ("train", "infer", "tokenize", "train_real", "infer_real") \
+        if r.get("seq_per_s") and r["mode"] in ("train", "infer", "tokenize", "train_real", "infer_real",
+                                                "explain_ig") \
                 and key not in groups \
                 and not r["name"].startswith("pretrain"):
             groups.append(key)
@@ -406,7 +457,8 @@ def plot(records, path):
         for i, r in enumerate(rows):
             mfu = f"  {100 * r['mfu']:.0f}% MFU" if r.get("mfu") is not None else ""
             ax.text(values[i], i, f" {values[i]:.3g}{mfu}", va="center", fontsize=8)
-        ax.set_title(f"{mode} {config}: sequences/s (median)", fontsize=10)
+        unit = "reviews explained/s" if mode == "explain_ig" else "sequences/s"
+        ax.set_title(f"{mode} {config}: {unit} (median)", fontsize=10)
         ax.invert_yaxis()
         ax.set_xlim(0, max(values) * 1.35)
     fig.tight_layout()

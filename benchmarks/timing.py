@@ -36,3 +36,23 @@ def time_steps(step, warmup, runs):
         step()
         times.append(time.perf_counter() - start)
     return times
+
+
+def explain_head(hidden, seed=17):
+    """The fixed linear head (kernel [hidden, 2], bias [2], float32) on the pooled output that both sides of the
+    `explain` rows put on the MiniLM encoder: the one tests/fixtures/make_captum_reference.py draws, so that ours
+    and Captum's explain the same model (same weights, same predicted class)."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    kernel = (rng.normal(size=(hidden, 2)) * 0.5).astype(np.float32)
+    bias = (rng.normal(size=(2,)) * 0.1).astype(np.float32)
+    return kernel, bias
+
+
+def explain_texts(spec):
+    """(warm-up texts, timed texts) of an `explain` spec: the file's first `warmup_examples`, then `examples`."""
+    import json
+    with open(spec["texts_file"], encoding="utf-8") as f:
+        texts = json.load(f)["texts"]
+    warm = spec.get("warmup_examples", 1)
+    return texts[:warm], texts[warm:warm + spec["examples"]]

@@ -8,6 +8,8 @@
 3. Exports it: a string-in SavedModel for TF Serving at runs/demo/export/<version>/ and the TFLite set
    runs/demo/model*.tflite; reloads the SavedModel in a fresh process through TF Serving's loader to answer the
    example sentences; prints the parity table (Keras vs SavedModel vs TFLite) and saves it as JSON.
+4. Explains the example sentences through the SavedModel's `explain` signature (integrated gradients per
+   WordPiece) and writes runs/demo/explanations/ (explanations.json, PNGs, report.html), printing the report's path.
 
     python -m trainers.demo [--checkpoint DIR] [--train_examples 4000] [--skip_finetune] [--skip_export]
 """
@@ -70,7 +72,8 @@ def main(argv):
     if not FLAGS.skip_finetune:
         model_dir = finetune(path)
         if not FLAGS.skip_export:
-            export(model_dir)
+            saved_model = export(model_dir)
+            explain(saved_model)
 
 
 def finetune(path):
@@ -128,6 +131,20 @@ def export(model_dir):
     with open(output, "w", encoding="utf-8") as f:
         json.dump(report, f, indent=2)
     print(f"\nSaved {output}. Serve it: see README, 'Export'.")
+    return saved_model
+
+
+def explain(saved_model):
+    from bert_keras.explain import explain_with_saved_model, write_explanations
+
+    print("\nWhy: the SavedModel's `explain` signature (integrated gradients, what TF Serving answers; red words "
+          "pushed the prediction up, blue ones down):")
+    explanations = explain_with_saved_model(saved_model, EXAMPLES)
+    for e in explanations:
+        words = ", ".join(f"{w} {a:+.2f}" for w, a in e.top_words(3))
+        print(f"  {e.label:>6} ({e.target_score:.2f}; completeness error {e.completeness_error:.1e})  {words}")
+    paths = write_explanations(explanations, os.path.join(FLAGS.output_dir, "explanations"))
+    print(f"\nExplanations: {paths['json']}\nReport: {os.path.abspath(paths['html'])}")
 
 
 def run():

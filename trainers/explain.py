@@ -89,7 +89,6 @@ def main(argv):
         words = ", ".join(f"{w} {a:+.3f}" for w, a in e.top_words(3))
         print(f"{str(e.label):>10}  {e.target} = {score}; top words: {words}\n            {e.text[:100]}")
     print(f"\nWrote {paths['json']}, {len(paths['png'])} PNGs and the report {paths['html']}")
-    return paths
 
 
 def cli():

@@ -71,9 +71,10 @@ def _probabilities(attributor, features):
     fn = getattr(attributor, "attention_fn", None)
     if fn is None:
         encoder = attributor.model.encoder
+        spec = {name: tf.TensorSpec([None, None], tf.int32) for name in features}
         fn = attributor.attention_fn = tf.function(
             lambda f: tf.stack(encoder.run_layers(f, attention_probs=True, training=False)[1], axis=1),
-            reduce_retracing=True)
+            input_signature=[spec])
     return fn(features).numpy()[0]  # [layers, heads, T, T]
 
 

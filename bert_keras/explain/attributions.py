@@ -162,17 +162,34 @@ class _Attributor:
         self.specials = {t for t in ("[CLS]", "[SEP]", "[PAD]") if t in self.tokenizer.special_ids}
         self.table = self.model.encoder.embeddings.word_embeddings
         m = self.model
-        self.forward = tf.function(lambda features, vectors: m.outputs_from_word_vectors(features, vectors),
-                                   reduce_retracing=True)
+        # Fixed signatures with unknown batch and length: one trace per model, whatever the inputs' lengths.
+        features = {name: tf.TensorSpec([None, None], tf.int32) for name in
+                    ("input_word_ids", "input_mask", "input_type_ids")}
+        vectors = tf.TensorSpec([None, None, int(self.table.shape[-1])], tf.float32)
+        self.forward = tf.function(lambda f, v: m.outputs_from_word_vectors(f, v), input_signature=[features, vectors])
+        if self.kind == "classifier":
+            weights = tf.TensorSpec([1, m.num_classes], tf.float32)
+        elif self.kind == "tagger":
+            weights = tf.TensorSpec([1, None, m.num_labels], tf.float32)
+        else:
+            weights = {k: tf.TensorSpec([1, None], tf.float32) for k in ("end_logits", "start_logits")}
 
         def gradients(features, vectors, step_weights, weights, softmax):
             with tf.GradientTape() as tape:
                 tape.watch(vectors)
                 scores = _score(m.outputs_from_word_vectors(features, vectors), weights, softmax)
             grads = tape.gradient(scores, vectors)
-            return scores, tf.tensordot(tf.cast(step_weights, tf.float32), grads, axes=1)
+            return scores, tf.tensordot(step_weights, grads, axes=1)
 
-        self.gradients = tf.function(gradients, reduce_retracing=True)
+        signature = [features, vectors, tf.TensorSpec([None], tf.float32), weights]
+        self._gradients = {softmax: tf.function(lambda f, v, s, w, softmax=softmax: gradients(f, v, s, w, softmax),
+                                                input_signature=signature) for softmax in (False, True)}
+
+    def gradients(self, features, vectors, step_weights, weights, softmax):
+        """(target scores [n], sum over rows of step_weights[i] x d score_i / d vectors_i [1, L, H])."""
+        weights = {k: np.asarray(v, "float32") for k, v in weights.items()} if isinstance(weights, dict) \
+            else np.asarray(weights, "float32")
+        return self._gradients[bool(softmax)](features, vectors, np.asarray(step_weights, "float32"), weights)
 
     # -------------------------------------------------------------------------------------------- inputs
 

@@ -9,6 +9,7 @@ perturbation curve, AOPC), k% rounded up to at least one piece. ERASER deletes t
 model's forward pass; no library computes these for TensorFlow models.
 """
 
+import dataclasses
 import math
 
 import numpy as np
@@ -71,8 +72,10 @@ def faithfulness(model, explanations, fractions=FRACTIONS):
     m = attributor.model
     fn = getattr(attributor, "probabilities_fn", None)
     if fn is None:
+        spec = {name: tf.TensorSpec([None, None], tf.int32) for name in ("input_word_ids", "input_mask",
+                                                                          "input_type_ids")}
         fn = attributor.probabilities_fn = tf.function(lambda f: tf.nn.softmax(m(f, training=False), axis=-1),
-                                                       reduce_retracing=True)
+                                                       input_signature=[spec])
     comp, suff = [], []
     for e in explanations:
         features, table = attributor._features(e.text, e.pair_text)
@@ -98,3 +101,64 @@ def faithfulness(model, explanations, fractions=FRACTIONS):
     return {"comprehensiveness": float(comp.mean()), "sufficiency": float(suff.mean()), "n": len(comp),
             "fractions": list(fractions),
             "per_fraction": {k: (float(c), float(s)) for k, c, s in zip(fractions, comp.mean(0), suff.mean(0))}}
+
+
+def random_ranking(explanation, rng):
+    """A copy of `explanation` whose attributions are a random ranking (uniform scores; specials at 0): the
+    floor every method must beat."""
+    scores = rng.random(len(explanation.tokens)).astype("float32")
+    scores[[i for i, t in enumerate(explanation.tokens) if t in ("[CLS]", "[SEP]")]] = 0.0
+    return dataclasses.replace(explanation, method="random", target="random ranking", attributions=scores,
+                               completeness_error=None, baseline_score=None, steps=None)
+
+
+def compare_methods(model, texts, methods=("ig", "grad_input", "rollout", "attention", "random"), steps=64, seed=0,
+                    fractions=FRACTIONS):
+    """The faithfulness table: one row per method, each ranking the same texts' pieces.
+
+    Args:
+        model: a `BertClassifier` with its preprocessor.
+        texts: the inputs (held out from training).
+        methods: names of `bert_keras.explain.METHODS`, and "random" (a seeded random ranking).
+        steps: integrated gradients' steps.
+        seed: the random ranking's seed.
+        fractions: the AOPC's k% values.
+
+    Returns:
+        {method: faithfulness(...) result, plus `seconds` (the method's time over the texts)}.
+    """
+    import time
+
+    from bert_keras.explain.explain_texts import explain_texts
+
+    rows = {}
+    base = None
+    for method in methods:
+        start = time.perf_counter()
+        if method == "random":
+            reference = base or explain_texts(model, texts, "attention")
+            rng = np.random.default_rng(seed)
+            explanations = [random_ranking(e, rng) for e in reference]
+        else:
+            explanations = explain_texts(model, texts, method, steps=steps)
+            if method == "attention":
+                base = explanations
+        seconds = time.perf_counter() - start
+        rows[method] = {**faithfulness(model, explanations, fractions), "seconds": seconds}
+    return rows
+
+
+def completeness_study(model, texts, steps=(8, 16, 32, 64, 128), rule="gausslegendre"):
+    """Integrated gradients' completeness error over `texts` at each number of steps: {steps: {median, p95,
+    max}} (errors where f(x) = f(baseline) are left out), and `steps_for_p95_under_5pct`: the fewest tried
+    steps whose p95 is <= 0.05 (None if none)."""
+    from bert_keras.explain.attributions import integrated_gradients
+
+    out = {}
+    for n in steps:
+        errors = np.array([e.completeness_error for e in integrated_gradients(model, texts, steps=n, rule=rule)])
+        errors = errors[np.isfinite(errors)]
+        out[n] = {"median": float(np.median(errors)), "p95": float(np.percentile(errors, 95)),
+                  "max": float(errors.max()), "n": int(len(errors))}
+    out["steps_for_p95_under_5pct"] = next((n for n in steps if out[n]["p95"] <= 0.05), None)
+    return out

@@ -5,8 +5,8 @@ import os
 
 from benchmarks import models, run
 
-MODES = {"ceiling", "train", "infer", "serve", "tokenize", "train_real", "infer_real", "memory"}
-IMPLS = {"hardware", "bert_keras", "keras_hub", "hf_tokenizers", "hf_torch", "model_garden"}
+MODES = {"ceiling", "train", "infer", "serve", "tokenize", "train_real", "infer_real", "memory", "explain_ig"}
+IMPLS = {"hardware", "bert_keras", "keras_hub", "hf_tokenizers", "hf_torch", "model_garden", "captum"}
 
 
 def test_smoke_run_writes_results(tmp_path, capsys):
@@ -44,10 +44,14 @@ def test_smoke_run_writes_results(tmp_path, capsys):
     assert memory["float32, batch 32"]["trainable_share"] == 1.0
     assert 0 < memory["LoRA rank 8, batch 32"]["trainable_share"] < 0.1
     assert memory["accumulation 4 x 8"]["batch"] == 8 and memory["accumulation 4 x 8"]["accumulation"] == 4
+    [explain] = [r for r in records if r["mode"] == "explain_ig" and r["impl"] == "bert_keras"]
+    assert explain["ms_per_review"] > 0 and explain["seq_per_s"] > 0, explain
+    assert (explain["steps"], explain["examples"]) == (8, 2) and 0 <= explain["completeness_error"] < 1, explain
     pretrain = [r for r in records if r["name"].startswith("pretrain")]
     assert len(pretrain) == 2 and all(0 <= r["padding_fraction"] < 1 for r in pretrain)
     table = capsys.readouterr().out
     assert "keras_hub" in table and "ceiling" in table and "bf16" in table and "peak RSS" in table
+    assert "ms/review" in table
 
 
 def test_flops_formula_counts_base_as_published():

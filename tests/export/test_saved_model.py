@@ -66,6 +66,13 @@ def test_explain_signature_gives_the_python_api_numbers_under_the_serving_loader
             assert got["label"][i].decode() == e.label and got["label_id"][i] == model.labels.index(e.label)
             assert abs(got["target_score"][i] - e.target_score) < 1e-5
             assert abs(got["baseline_score"][i] - e.baseline_score) < 1e-5
+    # What a client (the CLI's --saved_model, the demo) reads from it: the Python API's explanations.
+    from bert_keras.explain import explain_with_saved_model
+
+    for served, e in zip(explain_with_saved_model(classifier_export[1], texts), expected):
+        assert served.words == e.words and served.label == e.label and served.steps == 32
+        np.testing.assert_allclose(served.word_attributions, e.word_attributions, atol=1e-5)
+        assert abs(served.completeness_error - e.completeness_error) < 1e-3 or abs(e.target_score - e.baseline_score) < 1e-4
     # Offsets are characters of the request's text, as the Python API's.
     row = texts.index("北京，Straße ² café")
     e = expected[row]
