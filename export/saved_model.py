@@ -38,6 +38,8 @@ from absl import app, flags  # noqa: E402
 import bert_keras  # noqa: E402,F401  (registers the layers; sets the oneDNN switch)
 from bert_keras.explain.explain_signature import EXPLAIN_STEPS, explain_function  # noqa: E402
 from bert_keras.models.bert_encoder import INPUT_NAMES  # noqa: E402
+from bert_keras.text.document_windows import aggregate_windows, document_windows, head_and_tail  # noqa: E402
+from bert_keras.text.segment_packer import pack_segments  # noqa: E402
 from bert_keras.text import squad_features  # noqa: E402
 
 SUPPORTED_TASKS = ("classify", "regress", "tag", "qa")
@@ -83,7 +85,7 @@ def _read_model_dir(model_dir):
 
 
 def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32, pad_to_seq_length=False,
-                       export_dtype="float32", explain_steps=EXPLAIN_STEPS):
+                       export_dtype="float32", explain_steps=None):
     """Exports `model_dir` (the output of `trainers.finetune`) to `export_dir/<version>/`; returns that path.
 
     Args:
@@ -99,7 +101,7 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32, p
             bfloat16 under the mixed_bfloat16 policy; for servers whose CPUs compute it natively).
         explain_steps: classify/regress: integration steps of the `explain` signature (integrated gradients
             per text, about `explain_steps` times a prediction's cost; `bert_keras.explain.explain_signature`);
-            0 leaves the signature out.
+            0 leaves the signature out; None: 32 for float32 exports of truncating models, else 0.
     """
     import keras
 
@@ -121,7 +123,7 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32, p
 
 def export_task_model(model, export_dir, version=None, task=None, labels=None, seq_length=None, tokenizer=None,
                       qa_settings=None, qa_max_windows=32, pad_to_seq_length=False, source=None, dataset=None,
-                      export_dtype="float32", explain_steps=EXPLAIN_STEPS):
+                      export_dtype="float32", explain_steps=None):
     """Exports a task model to `export_dir/<version>/`; returns that path. What `model.export(dir)` calls.
 
     Args:
@@ -145,6 +147,9 @@ def export_task_model(model, export_dir, version=None, task=None, labels=None, s
 
     if export_dtype not in EXPORT_DTYPES:
         raise ValueError(f"Unknown export_dtype {export_dtype!r}; use one of {sorted(EXPORT_DTYPES)}.")
+    if explain_steps is None:
+        long_text = getattr(getattr(model, "preprocessor", None), "long_document", "truncate") != "truncate"
+        explain_steps = 0 if export_dtype != "float32" or long_text else EXPLAIN_STEPS
     policy = EXPORT_DTYPES[export_dtype]
     if getattr(model, "lora_rank", None) or model.encoder.embeddings.dtype_policy.name != policy:
         model = model.plain_copy(dtype=policy)
@@ -199,8 +204,24 @@ def export_task_model(model, export_dir, version=None, task=None, labels=None, s
     archive.track(model)
     archive.track(tokenizer)
     if task in ("classify", "regress"):
+        long_document = getattr(preprocessor, "long_document", "truncate")
+
         def serve_text(text):
-            return head(trim(tokenizer(text, seq_length=seq_length)))
+            if long_document == "truncate":
+                return head(trim(tokenizer(text, seq_length=seq_length)))
+            ids = tokenizer.tokenize(text)
+            if long_document == "head_tail":  # the preprocessor's selection, with the export's tokenizer
+                ids = head_and_tail(ids, preprocessor.budget, preprocessor.head_count)
+                return head(trim(pack_segments(ids, seq_length, tokenizer.cls_id, tokenizer.sep_id,
+                                               tokenizer.pad_id)[0]))
+            windows, document, counts, capped, _ = document_windows(ids, *preprocessor.window_settings)
+            features = trim(pack_segments(windows, seq_length, tokenizer.cls_id, tokenizer.sep_id,
+                                          tokenizer.pad_id)[0])
+            logits = aggregate_windows(model(features, training=False), document, tf.shape(counts)[0],
+                                       model.window_aggregation)
+            outputs = model.serving_outputs(logits, labels=labels) if task == "classify" else \
+                model.serving_outputs(logits)
+            return {**outputs, "windows": counts, "capped": capped}
 
         def serve_pair(text_a, text_b):
             return head(trim(tokenizer(text_a, text_b, seq_length=seq_length)))
@@ -209,12 +230,22 @@ def export_task_model(model, export_dir, version=None, task=None, labels=None, s
         archive.add_endpoint("serve_pair", serve_pair, input_signature=[string_spec("text_a"), string_spec("text_b")])
         warmup = {"serving_default": {"text": WARMUP_TEXTS},
                   "serve_pair": {"text_a": WARMUP_TEXTS, "text_b": WARMUP_TEXTS[::-1]}}
+        if long_document != "truncate":
+            budget, stride, max_windows = preprocessor.window_settings
+            extra_metadata = {"long_document": long_document, "head_tokens": preprocessor.head_tokens,
+                              "window_stride": stride, "max_windows": max_windows,
+                              "window_aggregation": getattr(model, "window_aggregation", "mean")}
+        if explain_steps and (export_dtype != "float32" or long_document != "truncate"):
+            raise ValueError(
+                f"explain_steps={explain_steps} needs a float32 export of a truncating model (integrated gradients' "
+                f"completeness needs float32; explanations read the first seq_length pieces), got export_dtype="
+                f"{export_dtype!r}, long_document={long_document!r}: pass explain_steps=0 (--explain_steps=0).")
         if explain_steps:
             explain = explain_function(model, tokenizer, seq_length, steps=int(explain_steps),
                                        labels=labels if task == "classify" else None)
             archive.add_endpoint("explain", explain, input_signature=[string_spec("text")])
             warmup["explain"] = {"text": WARMUP_TEXTS[:1]}
-            extra_metadata = {"explain_steps": int(explain_steps)}
+            extra_metadata["explain_steps"] = int(explain_steps)
     elif task == "tag":
         from bert_keras.text.entity_decoding import tag_outputs
 
@@ -366,9 +397,10 @@ def define_flags():
                         required=True)
     flags.DEFINE_integer("version", None, "Version number (default: the next free one).")
     flags.DEFINE_integer("qa_max_windows", 32, "Span QA: most context windows searched per example.")
-    flags.DEFINE_integer("explain_steps", EXPLAIN_STEPS, "Classify/regress: integration steps of the `explain` "
-                         "signature (integrated gradients; each explained text costs about this many predictions); "
-                         "0: no explain signature.", lower_bound=0)
+    flags.DEFINE_integer("explain_steps", None, "Classify/regress: integration steps of the `explain` signature "
+                         "(integrated gradients; each explained text costs about this many predictions); 0: no "
+                         f"explain signature; default {EXPLAIN_STEPS} for float32 exports of truncating models.",
+                         lower_bound=0)
     flags.DEFINE_enum("export_dtype", "float32", sorted(EXPORT_DTYPES), "float32, or bfloat16 matmuls (mixed_bfloat16 "
                       "policy) for servers with native bfloat16; the training precision does not matter.")
     flags.DEFINE_bool("pad_to_seq_length", False, "Classify/regress/embed: pad every request to seq_length "

@@ -56,6 +56,11 @@ def convert(saved_model_dir, output, quantize="none", inputs="text", calibration
         raise ValueError(f"A {metadata['task']!r} export converts to TFLite with --inputs=ids only: its string "
                          "signature decodes entities / searches answer windows with ops TFLite has no kernels for. "
                          "Tokenize in the app (the export's `preprocess` signature shows the exact features).")
+    if inputs == "text" and metadata.get("long_document", "truncate") == "windows":
+        raise ValueError(f"{saved_model_dir} reads long texts in windows (long_document='windows'), which its text "
+                         "TFLite model does not do: convert with --inputs=ids and run one window per call, "
+                         "averaging the windows' logits in the app, or export a model with long_document="
+                         "'truncate' or 'head_tail' for a text TFLite model.")
     loaded = tf.saved_model.load(saved_model_dir)
     function = loaded.signatures["serving_default" if inputs == "text" else "serve_features"]
     converter = tf.lite.TFLiteConverter.from_concrete_functions([function], loaded)

@@ -68,3 +68,21 @@ def test_tagger_and_qa_snippet(tmp_path, monkeypatch):
     (answer,) = ns["answers"]
     context = ns["examples"][0].context
     assert answer["start"] >= 0 and context[answer["start"]:answer["end"]] == answer["text"]
+
+
+def test_explanations_snippet_on_the_quick_start_classifier(classifier_snippet, tmp_path, monkeypatch):
+    """The README's explanations snippet, run on the quick start's fine-tuned classifier (`clf`)."""
+    with open(README, encoding="utf-8") as f:
+        section = f.read().split("## Explanations", 1)[1].split("\n## ", 1)[0]
+    (snippet,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    monkeypatch.chdir(tmp_path)
+    ns = dict(classifier_snippet)
+    exec(compile(snippet, "README.md (explanations)", "exec"), ns)
+    e = ns["e"]
+    assert e.label in ("fresh", "rotten") and e.completeness_error < 0.01
+    assert abs(e.attributions.sum() - (e.target_score - e.baseline_score)) < 0.01 * abs(e.target_score - e.baseline_score)
+    assert ns["views"][0].rollout.shape == (len(e.tokens), len(e.tokens))
+    page = open(ns["paths"]["html"], encoding="utf-8").read()
+    assert not re.search(r"https?:|(?:src|href)\s*=\s*[\"']?//", page)  # self-contained: no external URL
+    assert [os.path.basename(p) for p in ns["paths"]["png"]] == ["explanation_0.png", "explanation_1.png",
+                                                                 "rollout_1.png"]

@@ -141,8 +141,7 @@ def explain(saved_model):
           "pushed the prediction up, blue ones down):")
     explanations = explain_with_saved_model(saved_model, EXAMPLES)
     for e in explanations:
-        words = ", ".join(f"{w} {a:+.2f}" for w, a in e.top_words(3))
-        print(f"  {e.label:>6} ({e.target_score:.2f}; completeness error {e.completeness_error:.1e})  {words}")
+        print(f"  {e.summary()}")
     paths = write_explanations(explanations, os.path.join(FLAGS.output_dir, "explanations"))
     print(f"\nExplanations: {paths['json']}\nReport: {os.path.abspath(paths['html'])}")
 

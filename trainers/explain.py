@@ -4,9 +4,9 @@
     python -m trainers.explain --saved_model=runs/demo/export/1 --texts_file=reviews.txt
     python -m trainers.explain --model_dir=qa_model --question="Who?" --context="..."
 
-Writes `--output` (default `<model_dir>/explanations`): `explanations.json` (one record per explanation:
-tokens, character offsets, attributions, words, label, target score, baseline score, completeness error),
-`report.html` (self-contained) and the PNGs. Flag parsing only: the work is `bert_keras.explain`.
+Writes `--output` (default `<model_dir or saved_model>/explanations`): `explanations.json` (one record per
+explanation: tokens, character offsets, attributions, words, label, target score, baseline score, completeness
+error), `report.html` (self-contained) and the PNGs. Flag parsing only: the work is `bert_keras.explain`.
 """
 
 import os
@@ -38,56 +38,48 @@ def define_flags():
     flags.DEFINE_string("output", None, "Output directory (default: <model_dir or saved_model>/explanations).")
 
 
-def read_texts(texts, texts_file):
-    """--text values, then --texts_file's non-empty lines."""
-    from bert_keras.data.utf8_file import read_utf8
-
-    texts = list(texts)
-    if texts_file:
-        texts += [line for line in read_utf8(texts_file).splitlines() if line.strip()]
-    return texts
+def _given(*names):
+    return [f"--{name}" for name in names if FLAGS[name].present]
 
 
 def main(argv):
     del argv
-    import keras
-
-    from bert_keras.explain import explain_texts, explain_with_saved_model, write_explanations
+    from bert_keras.data.utf8_file import read_utf8
+    from bert_keras.explain import explain_texts, explain_with_saved_model, load_model_to_explain, write_explanations
 
     if bool(FLAGS.model_dir) == bool(FLAGS.saved_model):
         raise app.UsageError("Pass exactly one of --model_dir and --saved_model.")
-    texts = read_texts(FLAGS.text, FLAGS.texts_file)
-    if FLAGS.question or FLAGS.context:
-        if len(FLAGS.question) != len(FLAGS.context) or texts:
-            raise app.UsageError("Span QA takes as many --question as --context, and no --text.")
-    elif not texts:
+    texts = list(FLAGS.text) + ([line for line in read_utf8(FLAGS.texts_file).splitlines() if line.strip()]
+                                if FLAGS.texts_file else [])
+    qa = bool(FLAGS.question or FLAGS.context)
+    if qa and (len(FLAGS.question) != len(FLAGS.context) or texts):
+        raise app.UsageError("Span QA takes as many --question as --context, and no --text / --texts_file.")
+    if not qa and not texts:
         raise app.UsageError("Nothing to explain: pass --text (repeatable) or --texts_file.")
+    ignored = (_given("steps", "baseline", "target", "method") if FLAGS.saved_model else
+               _given("steps", "baseline", "target") if FLAGS.method in ("attention", "rollout") else
+               _given("steps", "baseline") if FLAGS.method == "grad_input" else [])
+    if ignored:
+        raise app.UsageError(f"{', '.join(ignored)} do not apply to "
+                             f"{'--saved_model (its explain signature fixes them)' if FLAGS.saved_model else '--method=' + FLAGS.method}.")
     source = FLAGS.model_dir or FLAGS.saved_model
     output = FLAGS.output or os.path.join(source if os.path.isdir(source) else os.path.dirname(source),
                                           "explanations")
     if FLAGS.saved_model:
-        if FLAGS.method != "ig" or FLAGS.question:
-            raise app.UsageError("--saved_model explains classifier texts with its `explain` signature (integrated "
-                                 "gradients); for other methods or QA, use --model_dir.")
+        if qa:
+            raise app.UsageError("--saved_model explains classify / regress exports; explain QA with --model_dir.")
         explanations = explain_with_saved_model(FLAGS.saved_model, texts)
     else:
-        path = FLAGS.model_dir if FLAGS.model_dir.endswith(".keras") else os.path.join(FLAGS.model_dir, "model.keras")
-        if not os.path.exists(path):
-            raise app.UsageError(f"{path} does not exist: --model_dir takes a trainers.finetune output directory "
-                                 "or a .keras file.")
-        model = keras.saving.load_model(path, safe_mode=True)
-        target = FLAGS.target
-        if target is not None and target.isdigit():
-            target = int(target)
-        x = (FLAGS.question, FLAGS.context) if FLAGS.question else texts
+        model = load_model_to_explain(FLAGS.model_dir)
+        x = (FLAGS.question, FLAGS.context) if qa else texts
+        if qa and type(model).__name__ != "BertSpanQA":
+            raise app.UsageError(f"--question / --context are for span QA models; {FLAGS.model_dir} holds a "
+                                 f"{type(model).__name__}: pass --text.")
         explanations = explain_texts(model, x, FLAGS.method, steps=FLAGS.steps, baseline=FLAGS.baseline,
-                                     target=target)
+                                     target=FLAGS.target)
     paths = write_explanations(explanations, output)
     for e in explanations:
-        score = f"{e.target_score:.3f}" + (f", completeness error {e.completeness_error:.2e}"
-                                            if e.completeness_error is not None else "")
-        words = ", ".join(f"{w} {a:+.3f}" for w, a in e.top_words(3))
-        print(f"{str(e.label):>10}  {e.target} = {score}; top words: {words}\n            {e.text[:100]}")
+        print(f"{e.summary()}\n    {e.text[:100]}")
     print(f"\nWrote {paths['json']}, {len(paths['png'])} PNGs and the report {paths['html']}")
 
 

@@ -58,6 +58,11 @@ class FinetuneConfig(RunConfig):
     shuffle: bool = True
     lora_rank: int = 0
     gradient_accumulation_steps: int = 1
+    long_document: str = "truncate"
+    head_tokens: int = 0
+    window_stride: int = 0
+    max_windows: int = 16
+    window_aggregation: str = "mean"
 
 
 # ---------------------------------------------------------------------------------------------------- data
@@ -93,10 +98,15 @@ def _build(task, cfg, tokenizer, labels):
                                                max_sequence_length=max(cfg.seq_length, 128))
     from bert_keras.preprocessing import BertTextPreprocessor
 
-    preprocessor = BertTextPreprocessor(tokenizer, cfg.seq_length)
+    if cfg.long_document != "truncate" and task not in ("classify", "regress"):
+        raise ValueError(f"--long_document={cfg.long_document} is for classify / regress; {task} keeps truncating "
+                         "(QA reads long contexts in windows of its own: --doc_stride).")
+    preprocessor = BertTextPreprocessor(tokenizer, cfg.seq_length, long_document=cfg.long_document,
+                                        head_tokens=cfg.head_tokens or None, window_stride=cfg.window_stride or None,
+                                        max_windows=cfg.max_windows)
     if task in ("classify", "regress"):
         return BertClassifier(encoder, num_classes=1 if task == "regress" else None, dropout=cfg.dropout,
-                              labels=labels, preprocessor=preprocessor)
+                              labels=labels, preprocessor=preprocessor, window_aggregation=cfg.window_aggregation)
     if task == "tag":
         return BertTokenClassifier(encoder, labels=labels, dropout=cfg.dropout, preprocessor=preprocessor)
     return BertSpanQA(encoder, preprocessor=preprocessor, doc_stride=cfg.doc_stride,
@@ -237,6 +247,15 @@ def define_flags():
                          "matmuls, the LayerNorms and the head train; model.keras holds the merged weights.")
     flags.DEFINE_integer("gradient_accumulation_steps", 1, "Update every N batches with their mean gradient: "
                          "--batch_size=8 --gradient_accumulation_steps=4 trains as batch 32 in less memory.")
+    flags.DEFINE_enum("long_document", "truncate", ["truncate", "head_tail", "windows"], "Classify/regress texts "
+                      "longer than seq_length: the first pieces, the first --head_tokens and the last ones (Sun et al. "
+                      "2019), or windows (every piece; each window trains with its text's label, predictions "
+                      "aggregate the windows' logits; the export does the same in-graph).")
+    flags.DEFINE_integer("head_tokens", 0, "head_tail: pieces from the start (0: a quarter of seq_length - 2).")
+    flags.DEFINE_integer("window_stride", 0, "windows: pieces between window starts (0: half of seq_length - 2).")
+    flags.DEFINE_integer("max_windows", 16, "windows: most windows per text (from its start; the export's cap too).")
+    flags.DEFINE_enum("window_aggregation", "mean", ["mean", "max"], "windows: a text's logits are the mean or the "
+                      "element-wise max of its windows' logits.")
     flags.DEFINE_integer("verbose", 1, "Keras fit verbosity: 0, 1 (progress bar) or 2 (a line per epoch).")
 
 

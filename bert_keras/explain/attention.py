@@ -31,7 +31,7 @@ def attention_maps(model, x):
     >>> model = BertClassifier.from_pretrained(minilm_dir(), num_classes=2, precision="float32")
     >>> [e] = attention_maps(model, ["a gorgeous, witty film"])
     >>> e.attention.shape, round(float(e.attention[0, 0, 1].sum()), 4)
-    ((6, 12, 8, 8), 1.0)
+    ((6, 12, 7, 7), 1.0)
     """
     return [_view(model, text, pair, "attention") for text, pair in _inputs(model, x)]
 
@@ -47,9 +47,9 @@ def attention_rollout(model, x):
 def rollout(attention):
     """The rollout matrix of attention probabilities [layers, heads, T, T] -> [T, T] (rows sum to 1).
 
-    >>> a = np.full((2, 1, 2, 2), 0.5)
+    >>> a = np.full((2, 1, 2, 2), 0.5)  # two layers attending evenly: 0.75 / 0.25 each, then their product
     >>> rollout(a).round(3).tolist()
-    [[0.5, 0.5], [0.5, 0.5]]
+    [[0.625, 0.375], [0.375, 0.625]]
     """
     attention = np.asarray(attention, "float64")
     t = attention.shape[-1]
@@ -72,9 +72,11 @@ def _probabilities(attributor, features):
     if fn is None:
         encoder = attributor.model.encoder
         spec = {name: tf.TensorSpec([None, None], tf.int32) for name in features}
-        fn = attributor.attention_fn = tf.function(
-            lambda f: tf.stack(encoder.run_layers(f, attention_probs=True, training=False)[1], axis=1),
-            input_signature=[spec])
+
+        def probabilities(f):
+            return tf.stack(encoder.run_layers(f, attention_probs=True, training=False)[1], axis=1)
+
+        fn = attributor.attention_fn = tf.function(probabilities, input_signature=[spec])
     return fn(features).numpy()[0]  # [layers, heads, T, T]
 
 

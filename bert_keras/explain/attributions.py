@@ -13,12 +13,11 @@ Attributions are computed in float32 (a mixed-precision model is explained throu
 """
 
 import logging
-import weakref
 
 import numpy as np
 import tensorflow as tf
 
-from bert_keras.explain.explanation import Explanation, words_of
+from bert_keras.explain.explanation import SPECIAL_PIECES, Explanation, completeness_error, words_of
 
 logger = logging.getLogger(__name__)
 
@@ -96,14 +95,16 @@ def gradient_x_input(model, x, target=None):
 
 # ----------------------------------------------------------------------------------------------------- engine
 
-_ATTRIBUTORS = weakref.WeakKeyDictionary()
-
-
 def _attributor(model):
-    found = _ATTRIBUTORS.get(model)
-    if found is None:
-        found = _ATTRIBUTORS[model] = _Attributor(model)
-    return found
+    """The model's `_Attributor` (made once per model and preprocessor, kept on the model as its decoding
+    functions are), its float32 copy brought up to the model's current weights."""
+    key = id(model.preprocessor)
+    cached = getattr(model, "_explain_attributor", None)
+    if cached is None or cached[0] != key:
+        cached = (key, _Attributor(model))
+        object.__setattr__(model, "_explain_attributor", cached)
+    cached[1].sync()
+    return cached[1]
 
 
 def task_kind(model):
@@ -121,18 +122,21 @@ def task_kind(model):
         raise ValueError(f"This {type(model).__name__} has no preprocessor, and explanations start from text: set "
                          "model.preprocessor (a BertTextPreprocessor with the model's vocab) or load the model with "
                          "from_pretrained.")
+    long_document = getattr(model.preprocessor, "long_document", "truncate")
+    if long_document != "truncate":
+        raise ValueError(f"This model reads long texts with long_document={long_document!r}, and explanations read "
+                         "the first seq_length pieces of a text (what it predicts from would differ): explain a "
+                         "truncating view of it, model.preprocessor = BertTextPreprocessor(tokenizer, seq_length).")
     return kind
 
 
 def float32_model(model):
-    """`model` itself when it computes in float32, else its float32 copy (made once per model)."""
+    """`model` itself when it computes in float32, else a float32 copy of it (`plain_copy`; its weights are
+    brought up to date by `_Attributor.sync` before each explanation)."""
     if model.encoder.embeddings.dtype_policy.compute_dtype == "float32":
         return model
-    copy = getattr(model, "_float32_copy", None)
-    if copy is None:
-        copy = model.plain_copy(dtype="float32")
-        copy.preprocessor = model.preprocessor
-        object.__setattr__(model, "_float32_copy", copy)
+    copy = model.plain_copy(dtype="float32")
+    copy.preprocessor = model.preprocessor
     return copy
 
 
@@ -159,14 +163,17 @@ class _Attributor:
         self.source = model
         preprocessor = model.preprocessor
         self.tokenizer, self.seq_length = preprocessor.tokenizer, preprocessor.seq_length
-        self.specials = {t for t in ("[CLS]", "[SEP]", "[PAD]") if t in self.tokenizer.special_ids}
+        self.specials = SPECIAL_PIECES
         self.table = self.model.encoder.embeddings.word_embeddings
         m = self.model
         # Fixed signatures with unknown batch and length: one trace per model, whatever the inputs' lengths.
         features = {name: tf.TensorSpec([None, None], tf.int32) for name in
                     ("input_word_ids", "input_mask", "input_type_ids")}
         vectors = tf.TensorSpec([None, None, int(self.table.shape[-1])], tf.float32)
-        self.forward = tf.function(lambda f, v: m.outputs_from_word_vectors(f, v), input_signature=[features, vectors])
+        def forward(features, vectors):
+            return m.outputs_from_word_vectors(features, vectors)
+
+        self.forward = tf.function(forward, input_signature=[features, vectors])
         if self.kind == "classifier":
             weights = tf.TensorSpec([1, m.num_classes], tf.float32)
         elif self.kind == "tagger":
@@ -175,15 +182,26 @@ class _Attributor:
             weights = {k: tf.TensorSpec([1, None], tf.float32) for k in ("end_logits", "start_logits")}
 
         def gradients(features, vectors, step_weights, weights, softmax):
-            with tf.GradientTape() as tape:
+            with tf.GradientTape(watch_accessed_variables=False) as tape:  # d/d vectors only, not the weights
                 tape.watch(vectors)
                 scores = _score(m.outputs_from_word_vectors(features, vectors), weights, softmax)
             grads = tape.gradient(scores, vectors)
             return scores, tf.tensordot(step_weights, grads, axes=1)
 
+        def of_logits(features, vectors, step_weights, weights):
+            return gradients(features, vectors, step_weights, weights, False)
+
+        def of_probabilities(features, vectors, step_weights, weights):
+            return gradients(features, vectors, step_weights, weights, True)
+
         signature = [features, vectors, tf.TensorSpec([None], tf.float32), weights]
-        self._gradients = {softmax: tf.function(lambda f, v, s, w, softmax=softmax: gradients(f, v, s, w, softmax),
-                                                input_signature=signature) for softmax in (False, True)}
+        self._gradients = {False: tf.function(of_logits, input_signature=signature),
+                           True: tf.function(of_probabilities, input_signature=signature)}
+
+    def sync(self):
+        """Copies the model's current weights into its float32 copy, if it has one."""
+        if self.model is not self.source:
+            self.source.copy_weights_to(self.model)
 
     def gradients(self, features, vectors, step_weights, weights, softmax):
         """(target scores [n], sum over rows of step_weights[i] x d score_i / d vectors_i [1, L, H])."""
@@ -202,8 +220,11 @@ class _Attributor:
 
         if self.kind == "qa" or (self.kind == "classifier" and isinstance(x, tuple)):
             if not isinstance(x, tuple) or len(x) != 2:
-                raise ValueError("Span QA explanations take x=(questions, contexts), two lists of strings.")
-            a, b = strings(x[0], "questions" if self.kind == "qa" else "texts_a"), strings(x[1], "contexts")
+                raise ValueError("Span QA explanations take x=(questions, contexts), two lists of strings."
+                                 if self.kind == "qa" else "Sentence pairs are a tuple (texts_a, texts_b); got a "
+                                 f"tuple of {len(x)}.")
+            names = ("questions", "contexts") if self.kind == "qa" else ("texts_a", "texts_b")
+            a, b = strings(x[0], names[0]), strings(x[1], names[1])
             if len(a) != len(b):
                 raise ValueError(f"{len(a)} first segments but {len(b)} second segments.")
             return a, b
@@ -250,7 +271,7 @@ class _Attributor:
             if m.num_classes == 1:
                 if target not in (None, "logit", "score"):
                     raise ValueError(f"A regression model explains its score; target must be None, got {target!r}.")
-                return [("score", np.ones((1, 1), "float32"), False, float(logits[0]), {"score": float(logits[0])})]
+                return [("score", np.ones((1, 1), "float32"), False, None, {"score": float(logits[0])})]
             names = list(m.labels) if m.labels else list(range(m.num_classes))
             probs = _softmax(logits)
             predicted = int(probs.argmax())
@@ -281,22 +302,24 @@ class _Attributor:
                     found.append((f"logits of the entity {_quote(entity['text'])} ({entity['type']})", weights, False,
                                   entity["type"], {"entity": entity}))
             return found
-        # QA: the best span of this window, then its start logit and its end logit.
+        # QA: the model's own answer (`predict`: every window searched), then the start and end logits of its
+        # pieces in the first window, which is what these features hold.
         if target is not None:
             raise ValueError(f"QA explains the answer's start and end; target must be None, got {target!r}.")
-        start, end = (np.asarray(outputs[k])[0] for k in ("start_logits", "end_logits"))
-        context = [p for p, (s, t) in enumerate(zip(table["token_segment"], table["tokens"]))
-                   if s == 1 and t not in self.specials]
-        if not context:
+        answer = self.source.predict(([text], [pair]))[0]
+        if answer["start"] < 0:
+            return []  # no answer: nothing to attribute
+        inside = [p for p, (s, t) in enumerate(zip(table["token_segment"], table["tokens"]))
+                  if s == 1 and t not in self.specials and table["token_start"][p] >= answer["start"]
+                  and table["token_end"][p] <= answer["end"]]
+        if not inside:
+            logger.warning("The answer %r lies past the first window of its context (seq_length %d): not explained.",
+                           answer["text"], self.seq_length)
             return []
-        longest = m.max_answer_length
-        i, j = max(((i, j) for i in context for j in context if i <= j < i + longest),
-                   key=lambda ij: start[ij[0]] + end[ij[1]])
-        answer = {"text": pair[table["token_start"][i]:table["token_end"][j]], "start": table["token_start"][i],
-                  "end": table["token_end"][j], "score": float(start[i] + end[j])}
+        i, j = inside[0], inside[-1]
         found = []
         for name, pos in (("start", i), ("end", j)):
-            w = {"start_logits": np.zeros((1, len(start)), "float32"), "end_logits": np.zeros((1, len(end)), "float32")}
+            w = {k: np.zeros((1, len(table["tokens"])), "float32") for k in ("start_logits", "end_logits")}
             w[f"{name}_logits"][0, pos] = 1.0
             found.append((f"answer {name} logit", w, False, answer["text"], {"answer": answer, "position": pos}))
         return found
@@ -316,8 +339,7 @@ class _Attributor:
                 if method == "integrated_gradients":
                     attributions, fx, fb = self._integrate(features, vectors, base, weights, softmax, alphas,
                                                            step_weights, internal_batch_size)
-                    delta = fx - fb
-                    error = abs(float(attributions.sum()) - delta) / abs(delta) if abs(delta) > 1e-12 else float("nan")
+                    error = completeness_error(float(attributions.sum()), fx, fb)
                     extra = dict(baseline_score=fb, completeness_error=error, steps=len(alphas))
                 else:
                     scores, grads = self.gradients(features, vectors, np.ones(1, "float32"), weights, softmax)
@@ -329,19 +351,23 @@ class _Attributor:
         return results
 
     def _integrate(self, features, x, base, weights, softmax, alphas, step_weights, internal_batch_size):
-        """(attributions [L], f(x), f(baseline)) by the rule's weighted sum of gradients along the path."""
+        """(attributions [L], f(x), f(baseline)) by the rule's weighted sum of gradients along the path; the
+        input and the baseline ride along in the first call (weight 0) for f(x) and f(baseline)."""
         length = int(x.shape[1])
+        if internal_batch_size is not None and (isinstance(internal_batch_size, bool)
+                                                or not isinstance(internal_batch_size, int) or internal_batch_size < 1):
+            raise ValueError(f"internal_batch_size must be a positive int or None, got {internal_batch_size!r}.")
         rows = internal_batch_size or max(1, TOKEN_BUDGET // max(length, 1))
-        ends, _ = self.gradients(_repeat(features, 2), tf.concat([x, base], 0), np.zeros(2, "float32"), weights,
-                                 softmax)
-        fx, fb = (float(v) for v in ends.numpy())
-        total = tf.zeros_like(x[0])
+        alphas = np.concatenate([[1.0, 0.0], alphas]).astype("float32")
+        step_weights = np.concatenate([[0.0, 0.0], step_weights]).astype("float32")
+        total, scores = tf.zeros_like(x[0]), []
         for lo in range(0, len(alphas), rows):
-            a = tf.constant(alphas[lo:lo + rows], tf.float32)[:, None, None]
-            path = base + a * (x - base)
-            _, summed = self.gradients(_repeat(features, int(a.shape[0])), path,
-                                       np.asarray(step_weights[lo:lo + rows], "float32"), weights, softmax)
+            a = tf.constant(alphas[lo:lo + rows])[:, None, None]
+            chunk, summed = self.gradients(_repeat(features, int(a.shape[0])), base + a * (x - base),
+                                           step_weights[lo:lo + rows], weights, softmax)
+            scores.extend(chunk.numpy()[:2 - len(scores)] if len(scores) < 2 else [])
             total += summed
+        fx, fb = (float(v) for v in scores)
         attributions = tf.reduce_sum((x - base)[0] * total, axis=-1).numpy()
         return attributions, fx, fb
 
@@ -373,6 +399,8 @@ def _class_index(target, names):
         return int(target)
     if isinstance(target, str) and target in [str(n) for n in names]:
         return [str(n) for n in names].index(target)
+    if isinstance(target, str) and target.isdigit() and int(target) < len(names):  # an id given as text (a flag)
+        return int(target)
     raise ValueError(f"target must be None, 'logit', a class id or one of the class names {names}; got {target!r}.")
 
 

@@ -15,6 +15,7 @@ prediction of that text (32 steps on MiniLM: see `make bench`'s `explain` rows).
 import tensorflow as tf
 
 from bert_keras.explain.attributions import _score, integration_points
+from bert_keras.text.entity_decoding import char_offsets
 
 EXPLAIN_STEPS = 32
 
@@ -33,7 +34,7 @@ def explain_function(model, tokenizer, seq_length, steps=EXPLAIN_STEPS, labels=N
         A function of a 1-D string tensor returning `tokens` [batch, seq_length] string ("" past the text),
         `token_start`, `token_end` [batch, seq_length] int32 character offsets (-1 past the text; 0, 0 at
         [CLS] / [SEP]), `attributions` [batch, seq_length] float32 (0 past the text), `num_tokens` [batch],
-        `label_id` [batch] int32 (the predicted class; 0 for regression), `label` [batch] string, `target_score`, `baseline_score`
+        `label_id` [batch] int32 (the predicted class; 0 for regression), `label` [batch] string ("" for regression), `target_score`, `baseline_score`
         [batch] float32.
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
@@ -43,7 +44,7 @@ def explain_function(model, tokenizer, seq_length, steps=EXPLAIN_STEPS, labels=N
     vocabulary = tf.constant(tokenizer.vocabulary)
     specials = tf.constant([tokenizer.cls_id, tokenizer.sep_id])
     regression = model.num_classes == 1
-    names = tf.constant([str(n) for n in (labels or range(model.num_classes))] if not regression else ["score"])
+    names = tf.constant([str(n) for n in (labels or range(model.num_classes))] if not regression else [""])
 
     def one(text):
         out = tokenizer(tf.reshape(text, [1]), seq_length=seq_length, return_offsets=True)
@@ -62,16 +63,15 @@ def explain_function(model, tokenizer, seq_length, steps=EXPLAIN_STEPS, labels=N
         ends = _score(model.outputs_from_word_vectors(_repeat(features, 2), tf.concat([x, base], 0)),
                       target_weights, softmax)
         path = base + alphas[:, None, None] * (x - base)
-        with tf.GradientTape() as tape:
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(path)
             scores = _score(model.outputs_from_word_vectors(_repeat(features, steps), path), target_weights, softmax)
         summed = tf.tensordot(weights, tape.gradient(scores, path), axes=1)
         attributions = tf.reduce_sum((x - base)[0] * summed, axis=-1)
         pad = seq_length - n
-        byte_start, byte_end = out["start_offsets"][0, :n], out["end_offsets"][0, :n]
-        texts = tf.fill([n], text)
-        start = tf.strings.length(tf.strings.substr(texts, tf.zeros_like(byte_start), byte_start), unit="UTF8_CHAR")
-        end = tf.strings.length(tf.strings.substr(texts, tf.zeros_like(byte_end), byte_end), unit="UTF8_CHAR")
+        offsets = char_offsets(tf.reshape(text, [1]), tf.concat([out["start_offsets"][:, :n],
+                                                                  out["end_offsets"][:, :n]], axis=1))[0]
+        start, end = offsets[:n], offsets[n:]
         return {"tokens": tf.pad(tf.gather(vocabulary, ids[0]), [[0, pad]]),
                 "token_start": tf.pad(start, [[0, pad]], constant_values=-1),
                 "token_end": tf.pad(end, [[0, pad]], constant_values=-1),

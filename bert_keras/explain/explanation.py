@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+SPECIAL_PIECES = frozenset({"[CLS]", "[SEP]", "[PAD]"})  # never words, never ranked
+
 
 @dataclasses.dataclass
 class Explanation:
@@ -27,7 +29,7 @@ class Explanation:
         words, word_start, word_end, word_segment, word_attributions: whole words (a piece and the `##` pieces
             after it), their character spans, segments and summed attributions; [CLS] / [SEP] are not words.
         label: the model's prediction for the input (class name or id, entity type, answer text).
-        target_score: the target's value at the input, f(x).
+        target_score: the target's value at the input, f(x) (None for attention views).
         baseline_score: f(baseline) for integrated gradients, else None.
         completeness_error: |sum(attributions) - (f(x) - f(baseline))| / |f(x) - f(baseline)| for integrated
             gradients (nan when f(x) == f(baseline)), else None. Small (< 0.01) means enough steps.
@@ -53,7 +55,7 @@ class Explanation:
     word_segment: list
     word_attributions: np.ndarray
     label: object = None
-    target_score: float = math.nan
+    target_score: float = None
     baseline_score: float = None
     completeness_error: float = None
     steps: int = None
@@ -63,18 +65,23 @@ class Explanation:
     rollout: np.ndarray = None
 
     def to_dict(self, include_maps=False):
-        """JSON-ready fields (lists and floats); the attention and rollout matrices only with `include_maps`."""
+        """JSON-ready fields (lists, floats, None for a non-finite number, which strict JSON cannot hold); the
+        attention and rollout matrices only with `include_maps`."""
         out = {}
         for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
             if field.name in ("attention", "rollout") and not include_maps:
                 continue
-            if isinstance(value, np.ndarray):
-                value = value.tolist()
-            elif isinstance(value, (np.floating, np.integer)):
-                value = value.item()
-            out[field.name] = value
+            out[field.name] = _json_ready(getattr(self, field.name))
         return out
+
+    def summary(self, words=3):
+        """One line: label, target = score (completeness error), the top words."""
+        score = "n/a" if self.target_score is None or not math.isfinite(self.target_score) else \
+            f"{self.target_score:.3f}"
+        if self.completeness_error is not None and math.isfinite(self.completeness_error):
+            score += f", completeness error {self.completeness_error:.1e}"
+        top = ", ".join(f"{w} {a:+.3f}" for w, a in self.top_words(words))
+        return f"{self.label}: {self.target} = {score}; top words: {top}"
 
     def top_words(self, k=5):
         """The `k` words with the largest attributions, as (word, attribution), largest first."""
@@ -104,3 +111,30 @@ def words_of(tokens, token_segment, token_start, token_end, attributions, specia
         source = texts[segments[w]] or ""
         words[w] = source[starts[w]:ends[w]]
     return words, starts, ends, segments, np.asarray(sums, dtype="float32")
+
+
+def _json_ready(value):
+    if isinstance(value, np.ndarray):
+        return [_json_ready(v) for v in value.tolist()] if value.dtype.kind == "f" else value.tolist()
+    if isinstance(value, list):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (np.floating, np.integer)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def completeness_error(attributions_sum, target_score, baseline_score):
+    """|sum(attributions) - (f(x) - f(baseline))| / |f(x) - f(baseline)|; nan when f(x) and f(baseline) agree to
+    float32 rounding (the ratio then means nothing).
+
+    >>> round(completeness_error(0.49, 0.9, 0.4), 6)
+    0.02
+    """
+    delta = target_score - baseline_score
+    if abs(delta) <= 1e-6 * max(abs(target_score), abs(baseline_score), 1e-30):
+        return float("nan")
+    return abs(attributions_sum - delta) / abs(delta)

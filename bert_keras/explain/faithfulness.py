@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from bert_keras.explain.attributions import _attributor
+from bert_keras.explain.explanation import SPECIAL_PIECES
 
 FRACTIONS = (0.01, 0.05, 0.10, 0.20, 0.50)
 
@@ -65,7 +66,12 @@ def faithfulness(model, explanations, fractions=FRACTIONS):
     """
     attributor = _attributor(model)
     if attributor.kind != "classifier" or model.num_classes < 2:
-        raise ValueError("faithfulness measures a classifier's class probability; this model is not one.")
+        raise ValueError("faithfulness measures how a class probability drops when pieces are masked: it needs a "
+                         "BertClassifier with >= 2 classes (for a regressor or a tagger, compare rankings by hand "
+                         "with perturbation_rows).")
+    explanations = list(explanations)
+    if not explanations:
+        raise ValueError("faithfulness got no explanations to measure.")
     mask_id = attributor.tokenizer.mask_id
     if mask_id is None:
         raise ValueError("The vocabulary has no [MASK] token to replace pieces with.")
@@ -74,8 +80,11 @@ def faithfulness(model, explanations, fractions=FRACTIONS):
     if fn is None:
         spec = {name: tf.TensorSpec([None, None], tf.int32) for name in ("input_word_ids", "input_mask",
                                                                           "input_type_ids")}
-        fn = attributor.probabilities_fn = tf.function(lambda f: tf.nn.softmax(m(f, training=False), axis=-1),
-                                                       input_signature=[spec])
+
+        def probabilities(f):
+            return tf.nn.softmax(m(f, training=False), axis=-1)
+
+        fn = attributor.probabilities_fn = tf.function(probabilities, input_signature=[spec])
     comp, suff = [], []
     for e in explanations:
         features, table = attributor._features(e.text, e.pair_text)
@@ -93,7 +102,10 @@ def faithfulness(model, explanations, fractions=FRACTIONS):
         batch = {"input_word_ids": rows, "input_mask": np.repeat(features["input_mask"], n, 0),
                  "input_type_ids": np.repeat(features["input_type_ids"], n, 0)}
         probs = fn(batch).numpy()
-        c = int(probs[0].argmax())
+        # The class the explanation is of (a `target=` class), else the predicted one (ERASER's choice).
+        target = (e.details or {}).get("class")
+        names = list(model.labels) if model.labels else list(range(model.num_classes))
+        c = names.index(target) if target in names else int(probs[0].argmax())
         f = len(fractions)
         comp.append(probs[0, c] - probs[1:1 + f, c])
         suff.append(probs[0, c] - probs[1 + f:, c])
@@ -107,7 +119,7 @@ def random_ranking(explanation, rng):
     """A copy of `explanation` whose attributions are a random ranking (uniform scores; specials at 0): the
     floor every method must beat."""
     scores = rng.random(len(explanation.tokens)).astype("float32")
-    scores[[i for i, t in enumerate(explanation.tokens) if t in ("[CLS]", "[SEP]")]] = 0.0
+    scores[[i for i, t in enumerate(explanation.tokens) if t in SPECIAL_PIECES]] = 0.0
     return dataclasses.replace(explanation, method="random", target="random ranking", attributions=scores,
                                completeness_error=None, baseline_score=None, steps=None)
 
@@ -158,6 +170,8 @@ def completeness_study(model, texts, steps=(8, 16, 32, 64, 128), rule="gausslege
     for n in steps:
         errors = np.array([e.completeness_error for e in integrated_gradients(model, texts, steps=n, rule=rule)])
         errors = errors[np.isfinite(errors)]
+        if not len(errors):
+            raise ValueError("No text has f(x) != f(baseline): completeness cannot be measured on these texts.")
         out[n] = {"median": float(np.median(errors)), "p95": float(np.percentile(errors, 95)),
                   "max": float(errors.max()), "n": int(len(errors))}
     out["steps_for_p95_under_5pct"] = next((n for n in steps if out[n]["p95"] <= 0.05), None)

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from bert_keras.models.encoder_task import EncoderTask, encoder_inputs
 from bert_keras.preprocessing.bert_text_preprocessor import BertTextPreprocessor, text_column
+from bert_keras.text.document_windows import WINDOW_AGGREGATIONS, aggregate_windows
 
 
 @keras.saving.register_keras_serializable(package="bert_keras")
@@ -31,6 +32,9 @@ class BertClassifier(EncoderTask):
         preprocessor: a `BertTextPreprocessor`: `fit`, `evaluate` and `predict` take texts (a list or array
             of strings, or a `(texts_a, texts_b)` tuple of pairs, or a `tf.data.Dataset` of `(text, label)`);
             None: they take the dicts of int32 ids (`input_word_ids`, `input_mask`, `input_type_ids`).
+        window_aggregation: with a preprocessor whose `long_document="windows"`: how a text's windows' logits
+            make its own, "mean" or "max" (element-wise). `fit` trains on the windows, each with its text's
+            label; `predict`, `evaluate` and `task_metrics` answer per text.
 
     With a preprocessor, `predict` returns class probabilities [n, num_classes] (scores [n] for regression) in
     the input order, as the export's `probabilities` / `score`; with `preprocessor=None` the raw outputs
@@ -49,7 +53,10 @@ class BertClassifier(EncoderTask):
 
     TEXT_TASK = True
 
-    def __init__(self, encoder, num_classes=None, dropout=0.1, labels=None, preprocessor=None, **kwargs):
+    def __init__(self, encoder, num_classes=None, dropout=0.1, labels=None, preprocessor=None,
+                 window_aggregation="mean", **kwargs):
+        if window_aggregation not in WINDOW_AGGREGATIONS:
+            raise ValueError(f"window_aggregation must be one of {WINDOW_AGGREGATIONS}, got {window_aggregation!r}.")
         if labels is not None:
             labels = [str(label) for label in labels]
             if len(set(labels)) != len(labels) or len(labels) < 2:
@@ -71,11 +78,13 @@ class BertClassifier(EncoderTask):
         self.num_classes = num_classes
         self.dropout = dropout
         self.labels = labels
+        self.window_aggregation = window_aggregation
         self.preprocessor = preprocessor
 
     @classmethod
     def from_pretrained(cls, path, num_classes=None, labels=None, seq_length=128, dropout=0.1, precision="auto",
-                        lora_rank=None, **encoder_kwargs):
+                        lora_rank=None, long_document="truncate", head_tokens=None, window_stride=None,
+                        max_windows=16, window_aggregation="mean", **encoder_kwargs):
         """A classifier on a pretrained checkpoint, with its tokenizer, compiled with the fine-tuning recipe.
 
         Args:
@@ -88,13 +97,19 @@ class BertClassifier(EncoderTask):
                 `bert_keras.precision`), "float32", "mixed_bfloat16" or "mixed_float16".
             lora_rank: if set, only LoRA factors of that rank, the LayerNorms, the pooler and the head train
                 (`EncoderTask.enable_lora`).
+            long_document, head_tokens, window_stride, max_windows: texts longer than seq_length
+                (`BertTextPreprocessor`): "truncate", "head_tail" or "windows".
+            window_aggregation: as the constructor.
             **encoder_kwargs: overrides for `BertEncoder.from_pretrained` (e.g. `activation`).
 
         Example: `BertClassifier.from_pretrained(path, labels=["rotten", "fresh"]).fit(texts, labels)`.
         """
         encoder, tokenizer = cls._load_pretrained(path, seq_length, dropout, precision, **encoder_kwargs)
-        model = cls(encoder, num_classes=num_classes, dropout=dropout, labels=labels,
-                    preprocessor=BertTextPreprocessor(tokenizer, seq_length))
+        preprocessor = BertTextPreprocessor(tokenizer, seq_length, long_document=long_document,
+                                            head_tokens=head_tokens, window_stride=window_stride,
+                                            max_windows=max_windows)
+        model = cls(encoder, num_classes=num_classes, dropout=dropout, labels=labels, preprocessor=preprocessor,
+                    window_aggregation=window_aggregation)
         return model._ready_to_train(lora_rank)
 
     @property
@@ -122,7 +137,8 @@ class BertClassifier(EncoderTask):
 
     def task_config(self):
         labels = None if self.labels is None else list(self.labels)
-        return {"num_classes": self.num_classes, "dropout": self.dropout, "labels": labels}
+        return {"num_classes": self.num_classes, "dropout": self.dropout, "labels": labels,
+                "window_aggregation": self.window_aggregation}
 
     # ------------------------------------------------------------------------------------------ text path
 
@@ -176,6 +192,36 @@ class BertClassifier(EncoderTask):
         if labels:
             named["label"] = tf.gather(tf.constant(list(labels)), label_id)
         return named
+
+    @property
+    def windowed(self):
+        """True when texts are read in windows (the preprocessor's long_document="windows")."""
+        return getattr(self.preprocessor, "long_document", "truncate") == "windows"
+
+    def _rows_to_inputs(self, outputs, order):
+        if not self.windowed:
+            return super()._rows_to_inputs(outputs, order)
+        n = int(order.max()) + 1 if len(order) else 0
+        return aggregate_windows(outputs, order, n, self.window_aggregation).numpy()
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, return_dict=False,
+                 **kwargs):
+        """Keras `evaluate`; with windows, per text (its windows' aggregated logits): the loss (cross-entropy,
+        or mean squared error for regression) and the accuracy, as Keras returns them."""
+        if not self.windowed or self.preprocessor is None or kwargs.get("_use_cached_eval_dataset"):
+            return super().evaluate(x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
+                                    return_dict=return_dict, **kwargs)
+        if sample_weight is not None or isinstance(x, tf.data.Dataset):
+            raise ValueError("evaluate with windows takes texts and labels (no sample_weight, no tf.data.Dataset).")
+        predictions = self.predict(x, batch_size=batch_size, verbose=0)
+        (targets,) = self._targets(y)
+        if self.num_classes == 1:
+            result = {"loss": float(np.mean((predictions - targets) ** 2))}
+        else:
+            picked = np.clip(predictions[np.arange(len(targets)), targets], 1e-12, 1.0)
+            result = {"loss": float(-np.mean(np.log(picked))),
+                      "accuracy": float(np.mean(predictions.argmax(-1) == targets))}
+        return result if return_dict else list(result.values())
 
     def _finish_predictions(self, outputs):
         named = self.serving_outputs(outputs, labels=[])

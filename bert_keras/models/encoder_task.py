@@ -225,18 +225,23 @@ class EncoderTask(keras.Model):
         if dtype is not None:
             config["encoder"] = dict(config["encoder"], config=dict(config["encoder"]["config"], dtype=dtype))
         copy = type(self).from_config(config)
+        self.copy_weights_to(copy)
+        return copy
+
+    def copy_weights_to(self, other):
+        """Copies this model's weights into `other`, a model of the same architecture (another precision, or
+        without LoRA: a LoRA layer gives its merged kernel, as in a .keras file)."""
         # Layers with weights only: the preprocessor (none) may sit elsewhere in the order when it was set after
         # construction.
         source = [layer for layer in self._flatten_layers(include_self=False) if layer.weights]
-        target = [layer for layer in copy._flatten_layers(include_self=False) if layer.weights]
+        target = [layer for layer in other._flatten_layers(include_self=False) if layer.weights]
         if [type(layer) for layer in source] != [type(layer) for layer in target]:
-            raise ValueError(f"{type(self).__name__}.plain_copy: the copy's layers differ from the model's.")
+            raise ValueError(f"{type(self).__name__}.copy_weights_to: the other model's layers differ from this one's.")
         for src, dst in zip(source, target):
             store = {}
             src.save_own_variables(store)  # a LoRA layer saves its merged kernel, as in a .keras file
             if store:
                 dst.load_own_variables(store)
-        return copy
 
     def outputs_from_word_vectors(self, features, word_vectors):
         """The model's outputs, as `model(features)` at inference, with `word_vectors` [batch, seq, hidden]
@@ -350,9 +355,13 @@ class EncoderTask(keras.Model):
             return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
         dataset, _, order = self.text_dataset(x, batch_size=batch_size)
         outputs = super().predict(dataset, verbose=verbose, callbacks=callbacks)
+        return self._finish_predictions(self._rows_to_inputs(outputs, order))
+
+    def _rows_to_inputs(self, outputs, order):
+        """The model's outputs for the batched rows (`order`: the input index of each) back in input order."""
         inverse = np.empty_like(order)
         inverse[order] = np.arange(len(order))
-        return self._finish_predictions(keras.tree.map_structure(lambda a: a[inverse], outputs))
+        return keras.tree.map_structure(lambda a: a[inverse], outputs)
 
 
 def _batches_of(x, batch_size):

@@ -9,7 +9,11 @@ and a sequence length, serialized inside the task's `.keras` file). It adds what
 - **length grouping** for training (Hugging Face's `group_by_length`): the shuffled examples are cut into
   windows of `50 * batch_size`, each window sorted by length and batched, and the batches shuffled again, so
   batches hold similar lengths while every epoch still sees a new, seeded order;
-- batches sorted by length for `predict` / `evaluate` (the returned row order maps them back).
+- batches sorted by length for `predict` / `evaluate` (the returned row order maps them back);
+- **long documents** (`long_document`): "truncate" (the first seq_length - 2 pieces), "head_tail" (the first
+  `head_tokens` and the last pieces, Sun et al. 2019) or "windows" (every piece, in windows of seq_length - 2
+  pieces every `window_stride`, at most `max_windows` per text; each window a row carrying its document's
+  targets; `bert_keras.text.document_windows`).
 
 Texts are tokenized once (tensorflow-text's `FastBertTokenizer`, through `BertTokenizer.tokenize`), and the
 ragged ids go through `tf.data`; only packing runs per batch.
@@ -23,6 +27,7 @@ import tensorflow as tf
 
 from bert_keras.data.pipeline import PREFETCH_BATCHES, pipeline_options
 from bert_keras.text.bert_tokenizer import BertTokenizer
+from bert_keras.text.document_windows import LONG_DOCUMENT_MODES, document_windows, head_and_tail
 from bert_keras.text.segment_packer import pack_segments
 
 # Hugging Face's `group_by_length` sorts within "megabatches" of 50 batches.
@@ -38,6 +43,11 @@ class BertTextPreprocessor(keras.layers.Layer):
         seq_length: the longest packed row (texts are truncated to it); default: the tokenizer's.
         pad_to_multiple_of: batch widths are rounded up to a multiple of this (1: exact longest row);
             never past `seq_length`.
+        long_document: "truncate", "head_tail" or "windows" (single texts only; see the module docstring).
+        head_tokens: "head_tail": pieces kept from the start (default a quarter of seq_length - 2; the rest
+            from the end).
+        window_stride: "windows": pieces between window starts (default half of seq_length - 2).
+        max_windows: "windows": windows per text at most, from its start (default 16).
 
     Example:
     >>> tokenizer = BertTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "hello", "world"])
@@ -46,7 +56,8 @@ class BertTextPreprocessor(keras.layers.Layer):
     [[2, 4, 5, 3], [2, 4, 3, 0]]
     """
 
-    def __init__(self, tokenizer, seq_length=None, pad_to_multiple_of=8, **kwargs):
+    def __init__(self, tokenizer, seq_length=None, pad_to_multiple_of=8, long_document="truncate", head_tokens=None,
+                 window_stride=None, max_windows=16, **kwargs):
         kwargs.setdefault("trainable", False)
         super().__init__(**kwargs)
         if not isinstance(tokenizer, BertTokenizer):
@@ -56,13 +67,50 @@ class BertTextPreprocessor(keras.layers.Layer):
             raise ValueError(f"seq_length must be an int >= 4 (room for [CLS] a [SEP] b [SEP]), got {seq_length!r}.")
         if isinstance(pad_to_multiple_of, bool) or not isinstance(pad_to_multiple_of, int) or pad_to_multiple_of < 1:
             raise ValueError(f"pad_to_multiple_of must be a positive int, got {pad_to_multiple_of!r}.")
+        if long_document not in LONG_DOCUMENT_MODES:
+            raise ValueError(f"long_document must be one of {LONG_DOCUMENT_MODES}, got {long_document!r}.")
+        budget = seq_length - 2
+        for name, value, low in (("head_tokens", head_tokens, 0), ("window_stride", window_stride, 1),
+                                 ("max_windows", max_windows, 1)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low
+                                      or (name != "max_windows" and value > budget)):
+                raise ValueError(f"{name} must be an int in [{low}, {budget if name != 'max_windows' else 'inf'}] "
+                                 f"(seq_length {seq_length} holds {budget} pieces), got {value!r}.")
         self.tokenizer = tokenizer
         self.seq_length = seq_length
         self.pad_to_multiple_of = pad_to_multiple_of
+        self.long_document = long_document
+        self.head_tokens = head_tokens
+        self.window_stride = window_stride
+        self.max_windows = max_windows
         self.built = True
 
+    @property
+    def budget(self):
+        """Pieces of one text a row holds: seq_length - 2 ([CLS] and [SEP])."""
+        return self.seq_length - 2
+
+    @property
+    def head_count(self):
+        """"head_tail": pieces kept from the start (`head_tokens`, default a quarter of the budget)."""
+        return self.head_tokens if self.head_tokens is not None else self.budget // 4
+
+    @property
+    def window_settings(self):
+        """(window size, stride, max windows) with the defaults filled in."""
+        return self.budget, self.window_stride or max(1, self.budget // 2), self.max_windows
+
+    def _check_single(self, pair):
+        if pair is not None and self.long_document != "truncate":
+            raise ValueError(f"long_document={self.long_document!r} takes single texts; sentence pairs are "
+                             "truncated (long_document='truncate').")
+
     def call(self, texts, pair_texts=None):
-        """Features of one batch, int32 [batch, width] with width = the longest row rounded up (<= seq_length)."""
+        """Features of one batch, int32 [batch, width] with width = the longest row rounded up (<= seq_length).
+        With long_document="windows" use `windows` (a text is several rows)."""
+        if self.long_document == "windows":
+            raise ValueError("With long_document='windows' a text is several rows: call preprocessor.windows(texts) "
+                             "for (features, document of each row, windows per text, capped).")
         a = self.tokenizer.tokenize(texts)
         b = None if pair_texts is None else self.tokenizer.tokenize(pair_texts)
         return self.pack(a, b)
@@ -75,6 +123,9 @@ class BertTextPreprocessor(keras.layers.Layer):
         """Packs ragged WordPiece ids (from `tokenizer.tokenize`) into features padded to the batch's width
         (its longest row, rounded up to `pad_to_multiple_of`, default the preprocessor's)."""
         tok = self.tokenizer
+        self._check_single(ids_b)
+        if self.long_document == "head_tail":
+            ids_a = head_and_tail(ids_a, self.budget, self.head_count)
         features, _ = pack_segments(ids_a, self.seq_length, tok.cls_id, tok.sep_id, tok.pad_id, segment_b=ids_b,
                                     truncation=tok.truncation)
         return self.trim(features, pad_to_multiple_of)
@@ -86,6 +137,12 @@ class BertTextPreprocessor(keras.layers.Layer):
         multiple = pad_to_multiple_of or self.pad_to_multiple_of
         width = tf.minimum((longest + multiple - 1) // multiple * multiple, self.seq_length)
         return {name: value[:, :width] if value.shape.rank == 2 else value for name, value in features.items()}
+
+    def windows(self, texts):
+        """long_document="windows": (features of every window [windows, width], document index of each window,
+        windows per text, capped per text: True where `max_windows` cut the text short)."""
+        ids, document, counts, capped, _ = document_windows(self.tokenizer.tokenize(texts), *self.window_settings)
+        return self.pack(ids), document, counts, capped
 
     def tokenize_columns(self, texts, pair_texts=None):
         """(ids_a, ids_b or None, packed lengths) for whole columns of texts, tokenized once, in chunks."""
@@ -121,9 +178,19 @@ class BertTextPreprocessor(keras.layers.Layer):
 
         Returns:
             (dataset, number of batches, row order: indices into the input in the order batched, or None when
-            shuffled).
+            shuffled). With long_document="windows" the rows are windows, each carrying its text's targets, and
+            the order gives the input (text) index of each batched window.
         """
+        self._check_single(pair_texts)
         ids_a, ids_b, lengths = self.tokenize_columns(texts, pair_texts)
+        document = None
+        if self.long_document == "windows":
+            ids_a, document, counts, _, _ = document_windows(ids_a, *self.window_settings)
+            document, counts = document.numpy(), counts.numpy()
+            lengths = ids_a.row_lengths().numpy() + 2
+            targets = tuple(np.repeat(np.asarray(t), counts, axis=0) for t in targets)
+        elif self.long_document == "head_tail":
+            lengths = np.minimum(lengths, self.seq_length)
         columns = {"a": ids_a}
         if ids_b is not None:
             columns["b"] = ids_b
@@ -131,8 +198,11 @@ class BertTextPreprocessor(keras.layers.Layer):
         def to_features(batch):
             return self.pack(batch["a"], batch.get("b"), pad_to_multiple_of)
 
-        return batched_dataset(columns, lengths, to_features, targets, batch_size, shuffle, seed, sort_by_length,
-                               group_by_length)
+        dataset, batches, order = batched_dataset(columns, lengths, to_features, targets, batch_size, shuffle, seed,
+                                                  sort_by_length, group_by_length)
+        if document is not None and order is not None:
+            order = document[order]
+        return dataset, batches, order
 
     def word_dataset(self, words, tags=None, batch_size=32, shuffle=False, seed=None, sort_by_length=False,
                      group_by_length=True, pad_to_multiple_of=None, word_index=False):
@@ -187,7 +257,8 @@ class BertTextPreprocessor(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(tokenizer=keras.saving.serialize_keras_object(self.tokenizer), seq_length=self.seq_length,
-                      pad_to_multiple_of=self.pad_to_multiple_of)
+                      pad_to_multiple_of=self.pad_to_multiple_of, long_document=self.long_document,
+                      head_tokens=self.head_tokens, window_stride=self.window_stride, max_windows=self.max_windows)
         return config
 
     @classmethod

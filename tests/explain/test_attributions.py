@@ -103,14 +103,27 @@ def test_regression_explains_the_score(minilm_tokenizer):
     assert e.completeness_error < 0.01
 
 
-def test_mixed_precision_model_is_explained_in_float32(minilm_tokenizer):
+def test_mixed_precision_model_is_explained_in_float32_with_its_current_weights(minilm_tokenizer):
     model = tiny(BertClassifier, minilm_tokenizer, num_classes=2)
-    plain = integrated_gradients(model, TEXTS[:1], steps=32)[0]
     mixed = model.plain_copy(dtype="mixed_bfloat16")
     mixed.preprocessor = model.preprocessor
-    [e] = integrated_gradients(mixed, TEXTS[:1], steps=32)
-    np.testing.assert_allclose(e.attributions, plain.attributions, atol=1e-6)
-    assert mixed.encoder.embeddings.dtype_policy.name == "mixed_bfloat16"  # the user's model is left as it was
+    for round_ in range(2):  # the second round after the mixed model's head changed (as training would)
+        [e] = integrated_gradients(mixed, TEXTS[:1], steps=32)
+        [plain] = integrated_gradients(model, TEXTS[:1], steps=32)
+        np.testing.assert_allclose(e.attributions, plain.attributions, atol=1e-6)
+        assert e.completeness_error < 0.01
+        for m in (model, mixed):
+            m.get_layer("logits").kernel.assign(-np.asarray(m.get_layer("logits").kernel))
+
+
+def test_internal_batch_size_gives_the_same_numbers(classifier):
+    [whole] = integrated_gradients(classifier, TEXTS[:1], steps=8)
+    for rows in (1, 3):
+        [e] = integrated_gradients(classifier, TEXTS[:1], steps=8, internal_batch_size=rows)
+        np.testing.assert_allclose(e.attributions, whole.attributions, atol=1e-6)  # batch-size rounding only
+        assert (e.target_score, e.baseline_score) == pytest.approx((whole.target_score, whole.baseline_score), abs=1e-6)
+    with pytest.raises(ValueError, match="internal_batch_size must be a positive int or None, got 0"):
+        integrated_gradients(classifier, TEXTS[:1], steps=8, internal_batch_size=0)
 
 
 def test_tagger_explains_each_predicted_entity(minilm_tokenizer):
@@ -123,6 +136,7 @@ def test_tagger_explains_each_predicted_entity(minilm_tokenizer):
     assert [e.details["entity"] for e in explained] == entities
     for e in explained:
         assert e.label == e.details["entity"]["type"] and e.completeness_error < 0.01
+    assert integrated_gradients(model, [""], steps=8) == [[]]  # no entity, nothing to explain
 
 
 def test_qa_explains_the_answer_start_and_end(minilm_tokenizer):
@@ -134,11 +148,19 @@ def test_qa_explains_the_answer_start_and_end(minilm_tokenizer):
     assert start.target == "answer start logit" and end.target == "answer end logit"
     for e in (start, end):
         assert e.completeness_error < 0.01 and e.pair_text == context
+    assert answer == model.predict(([question], [context]))[0]  # the model's own answer, decoded as predict does
     with pytest.raises(ValueError, match="x=\\(questions, contexts\\)"):
         integrated_gradients(model, [context])
+    assert integrated_gradients(model, ([question], [""]), steps=8) == [[]]  # no context, no answer to explain
 
 
 def test_refusals(minilm_tokenizer):
+    windowed = tiny(BertClassifier, minilm_tokenizer, num_classes=2)
+    windowed.preprocessor = BertTextPreprocessor(minilm_tokenizer, seq_length=48, long_document="windows")
+    with pytest.raises(ValueError, match="long_document='windows', and explanations read the first seq_length"):
+        integrated_gradients(windowed, TEXTS)
+    with pytest.raises(ValueError, match="Sentence pairs are a tuple \\(texts_a, texts_b\\); got a tuple of 3"):
+        integrated_gradients(tiny(BertClassifier, minilm_tokenizer, num_classes=2), ("a", "b", "c"))
     model = tiny(BertClassifier, minilm_tokenizer, num_classes=2)
     model.preprocessor = None
     with pytest.raises(ValueError, match="has no preprocessor, and explanations start from text"):

@@ -25,6 +25,7 @@ def test_graph_function_equals_the_python_api(minilm_tokenizer, num_classes):
         np.testing.assert_allclose(out["attributions"][i, :n], e.attributions, atol=1e-6)
         assert out["target_score"][i] == pytest.approx(e.target_score, abs=1e-6)
         assert out["baseline_score"][i] == pytest.approx(e.baseline_score, abs=1e-6)
-        assert out["label"][i].decode() == (e.label if labels else "score")
+        assert out["label"][i].decode() == (e.label if labels else "") and (labels or e.label is None)
+        assert out["token_end"][i, :n].tolist() == e.token_end
     with pytest.raises(ValueError, match="explain steps must be a positive int, got 0"):
         explain_function(model, minilm_tokenizer, 24, steps=0)

@@ -73,6 +73,19 @@ def test_explain_signature_gives_the_python_api_numbers_under_the_serving_loader
         assert served.words == e.words and served.label == e.label and served.steps == 32
         np.testing.assert_allclose(served.word_attributions, e.word_attributions, atol=1e-5)
         assert abs(served.completeness_error - e.completeness_error) < 1e-3 or abs(e.target_score - e.baseline_score) < 1e-4
+    # The CLI on the export, in a fresh process.
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    proc = subprocess.run([sys.executable, "-m", "trainers.explain", f"--saved_model={classifier_export[1]}",
+                           f"--text={texts[0]}", f"--output={tmp_path / 'why'}"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "PYTHONPATH": ROOT})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    [record] = json.loads((tmp_path / "why" / "explanations.json").read_text(encoding="utf-8"))
+    np.testing.assert_allclose(record["attributions"], expected[0].attributions, atol=1e-5)
+    assert record["steps"] == 32 and record["label"] == expected[0].label
     # Offsets are characters of the request's text, as the Python API's.
     row = texts.index("北京，Straße ² café")
     e = expected[row]
@@ -187,3 +200,52 @@ def test_bfloat16_export_runs_under_the_serving_loader_close_to_float32(classifi
     assert not np.array_equal(bf16["tf1/serving_default/probabilities"], fp32["tf1/serving_default/probabilities"])
     with pytest.raises(ValueError, match="Unknown export_dtype 'float16'; use one of"):
         export_saved_model(classifier_dir, str(tmp_path / "fp16"), export_dtype="float16")
+    import tensorflow as tf
+
+    assert "explain" not in tf.saved_model.load(path).signatures  # explanations need float32: left out by default
+    with pytest.raises(ValueError, match="explain_steps=32 needs a float32 export .* pass explain_steps=0"):
+        export_saved_model(classifier_dir, str(tmp_path / "bf16x"), export_dtype="bfloat16", explain_steps=32)
+
+
+@pytest.fixture(scope="module")
+def windowed_classifier(minilm_tokenizer, tmp_path_factory):
+    """A tiny classifier reading BBC-length articles in windows of 32 pieces (stride 16, at most 12), exported."""
+    from bert_keras import BertClassifier, BertEncoder, BertTextPreprocessor
+
+    keras.utils.set_random_seed(9)
+    encoder = BertEncoder.from_config_name("tiny", vocab_size=minilm_tokenizer.vocab_size)
+    model = BertClassifier(encoder, labels=["business", "politics", "sport"], window_aggregation="mean",
+                           preprocessor=BertTextPreprocessor(minilm_tokenizer, seq_length=34, long_document="windows",
+                                                             window_stride=16, max_windows=12))
+    return model, model.export(str(tmp_path_factory.mktemp("windows") / "export"))
+
+
+def test_windowed_export_answers_long_documents_as_the_python_path(windowed_classifier, tmp_path):
+    model, path = windowed_classifier
+    articles = [t for t, _ in real_datasets.bbc_news()["test"][:30]]
+    out = load_in_fresh_process(path, {"serving_default": {"text": articles}}, tmp_path)
+    _, _, counts, capped = model.preprocessor.windows(articles)
+    assert counts.numpy().max() == 12 and counts.numpy().min() < 12  # some capped, some not
+    np.testing.assert_array_equal(out["tf1/serving_default/windows"], counts.numpy())
+    np.testing.assert_array_equal(out["tf1/serving_default/capped"], capped.numpy())
+    np.testing.assert_allclose(out["tf1/serving_default/probabilities"], model.predict(articles, verbose=0), atol=1e-5)
+    with open(os.path.join(path, "assets.extra", "bert_keras_export.json")) as f:
+        metadata = json.load(f)
+    assert (metadata["long_document"], metadata["max_windows"], metadata["window_stride"]) == ("windows", 12, 16)
+    assert "explain_steps" not in metadata  # explanations read the first seq_length pieces: not for windows
+
+
+def test_windowed_export_caps_a_1mb_document_and_says_so(windowed_classifier):
+    import tensorflow as tf
+
+    from export.tflite import convert
+
+    model, path = windowed_classifier
+    classify = tf.saved_model.load(path).signatures["serving_default"]
+    huge = ("The market rallied as the minister spoke. " * 25_000).encode()
+    assert len(huge) > 1_000_000
+    out = classify(text=tf.constant([huge, b"", "Short.".encode()]))
+    assert out["windows"].numpy().tolist() == [12, 1, 1] and out["capped"].numpy().tolist() == [True, False, False]
+    assert np.all(np.isfinite(out["probabilities"].numpy()))
+    with pytest.raises(ValueError, match="reads long texts in windows .* convert with --inputs=ids"):
+        convert(path, os.path.join(os.path.dirname(path), "m.tflite"))

@@ -228,3 +228,37 @@ def test_save_load_predict_in_a_fresh_process(minilm_classifier, reviews, tmp_pa
     info = json.loads(proc.stdout.strip().splitlines()[-1])
     assert info == {"labels": ["fresh", "rotten"], "seq_length": 64, "optimizer": "FusedAdamW"}
     np.testing.assert_allclose(np.load(out), minilm_classifier.predict(texts, verbose=0), atol=1e-5)
+
+
+def test_long_documents_in_windows_are_answered_per_text(minilm_tokenizer, tmp_path):
+    from bert_keras import BertEncoder, BertTextPreprocessor
+    from bert_keras.data import real_corpora
+
+    articles = [". ".join([title] + body) for _, title, body in list(real_corpora.bbc_news())[:5]] + ["Short."]
+    keras.utils.set_random_seed(8)
+    encoder = BertEncoder.from_config_name("tiny", vocab_size=minilm_tokenizer.vocab_size)
+    windows = BertTextPreprocessor(minilm_tokenizer, seq_length=32, long_document="windows", max_windows=64)
+    for how in ("mean", "max"):
+        model = BertClassifier(encoder, labels=["a", "b", "c"], preprocessor=windows, window_aggregation=how)
+        probs = model.predict(articles, batch_size=4, verbose=0)
+        features, document, counts, _ = windows.windows(articles)
+        logits = np.asarray(model.predict_on_batch(features))
+        for d in range(len(articles)):
+            rows = logits[document.numpy() == d]
+            combined = rows.mean(0) if how == "mean" else rows.max(0)
+            np.testing.assert_allclose(probs[d], np.exp(combined) / np.exp(combined).sum(), atol=1e-5)
+        assert counts.numpy()[0] > 1 and counts.numpy()[-1] == 1
+    labels = ["a", "b", "c", "a", "b", "c"]
+    result = model.evaluate(articles, labels, return_dict=True, verbose=0)
+    picked = probs[np.arange(6), [0, 1, 2, 0, 1, 2]]
+    assert result["loss"] == pytest.approx(-np.log(picked).mean(), rel=1e-5)
+    assert result["accuracy"] == pytest.approx(np.mean(probs.argmax(-1) == [0, 1, 2, 0, 1, 2]))
+    model.compile(learning_rate=1e-3)
+    history = model.fit(articles, labels, batch_size=8, epochs=1, verbose=0)  # each window with its text's label
+    assert model.optimizer.iterations.numpy() == -(-int(counts.numpy().sum()) // 8) and history.history["loss"]
+    model.save(str(tmp_path / "w.keras"))
+    loaded = keras.saving.load_model(str(tmp_path / "w.keras"), safe_mode=True)
+    assert loaded.preprocessor.long_document == "windows" and loaded.window_aggregation == "max"
+    np.testing.assert_allclose(loaded.predict(articles, verbose=0), model.predict(articles, verbose=0), atol=1e-5)
+    with pytest.raises(ValueError, match="window_aggregation must be one of"):
+        BertClassifier(encoder, num_classes=2, window_aggregation="vote")

@@ -112,3 +112,51 @@ def test_refusals(minilm_tokenizer):
     with pytest.raises(ValueError, match="texts is empty"):
         text_column([])
     assert text_column(tf.constant(["x", "y"])).tolist() == [b"x", b"y"]
+
+
+def _articles(n=6):
+    from bert_keras.data import real_corpora
+
+    return [". ".join([title] + body) for _, title, body in list(real_corpora.bbc_news())[:n]]
+
+
+def test_head_tail_keeps_the_first_and_last_pieces(minilm_tokenizer):
+    articles = _articles()
+    preprocessor = BertTextPreprocessor(minilm_tokenizer, seq_length=32, long_document="head_tail", head_tokens=7)
+    pieces = minilm_tokenizer.tokenize(articles).to_list()
+    for row, text in zip(_rows(preprocessor(articles)), pieces):
+        assert len(text) > 30 and list(row[0]) == [minilm_tokenizer.cls_id] + text[:7] + text[-23:] + [
+            minilm_tokenizer.sep_id]
+    assert BertTextPreprocessor(minilm_tokenizer, seq_length=32, long_document="head_tail").window_settings[0] == 30
+
+
+def test_windows_read_every_piece_and_map_rows_to_their_text(minilm_tokenizer):
+    articles = _articles() + ["A short one."]
+    preprocessor = BertTextPreprocessor(minilm_tokenizer, seq_length=34, long_document="windows", window_stride=16,
+                                        max_windows=64)
+    labels = np.arange(len(articles))
+    dataset, batches, order = preprocessor.dataset(articles, targets=(labels,), batch_size=8, sort_by_length=True)
+    rows = [(row, int(label)) for features, label_batch in dataset
+            for row, label in zip(_rows(features), label_batch.numpy())]
+    assert len(rows) == len(order) and [label for _, label in rows] == order.tolist()  # each window its text's
+    pieces = minilm_tokenizer.tokenize(articles).to_list()
+    for d, text in enumerate(pieces):
+        windows = sorted(tuple(row[0][1:-1]) for row, label in rows if label == d)
+        count = 1 + max(0, -(-(len(text) - 32) // 16))
+        assert windows == sorted(tuple(text[16 * k:16 * k + 32]) for k in range(count))  # every piece read
+    features, document, counts, capped = BertTextPreprocessor(
+        minilm_tokenizer, seq_length=34, long_document="windows", max_windows=2).windows(articles)
+    assert counts.numpy().max() == 2 and capped.numpy()[:-1].all() and not capped.numpy()[-1]
+    assert features["input_word_ids"].shape[0] == len(document) == counts.numpy().sum()
+
+
+def test_long_document_refusals(minilm_tokenizer):
+    with pytest.raises(ValueError, match="long_document must be one of .* got 'sliding'"):
+        BertTextPreprocessor(minilm_tokenizer, long_document="sliding")
+    with pytest.raises(ValueError, match=r"window_stride must be an int in \[1, 30\] .* got 31"):
+        BertTextPreprocessor(minilm_tokenizer, seq_length=32, long_document="windows", window_stride=31)
+    windows = BertTextPreprocessor(minilm_tokenizer, seq_length=32, long_document="windows")
+    with pytest.raises(ValueError, match="takes single texts; sentence pairs are truncated"):
+        windows.dataset(["a"], ["b"])
+    with pytest.raises(ValueError, match=r"call preprocessor.windows\(texts\)"):
+        windows(["a"])

@@ -38,7 +38,7 @@ def test_explains_texts_and_a_file_into_json_report_and_pictures(model_dir, tmp_
     proc = explain_cli(f"--model_dir={model_dir}", "--text=A gorgeous, witty film.", f"--texts_file={texts_file}",
                        "--steps=16", f"--output={out}")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    records = json.loads((out / "explanations.json").read_text(encoding="utf-8"))
+    records = strict_json(out / "explanations.json")
     assert [r["text"] for r in records] == ["A gorgeous, witty film.", "Dull and overlong.",
                                             "<script>alert('x')</script> worth it"]
     for r in records:
@@ -53,17 +53,30 @@ def test_explains_texts_and_a_file_into_json_report_and_pictures(model_dir, tmp_
     assert "report.html" in proc.stdout and "gorgeous" in proc.stdout
 
 
+def strict_json(path):
+    """JSON as browsers parse it: NaN / Infinity are refused."""
+    def refuse(name):
+        raise ValueError(f"{path} holds {name}, which is not JSON")
+
+    return json.loads(path.read_text(encoding="utf-8"), parse_constant=refuse)
+
+
 def test_rollout_writes_its_map(model_dir, tmp_path):
     proc = explain_cli(f"--model_dir={model_dir}", "--text=A gorgeous film.", "--method=rollout",
                        f"--output={tmp_path}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert {"rollout_0.png", "explanation_0.png"} <= set(os.listdir(tmp_path))
+    [record] = strict_json(tmp_path / "explanations.json")
+    assert record["method"] == "rollout" and record["target_score"] is None and record["label"] in ("rotten", "fresh")
+    assert record["tokens"] == ["[CLS]", "a", "gorgeous", "film", ".", "[SEP]"]
+    assert abs(sum(record["attributions"]) - 1) < 1e-5  # the [CLS] row of the rollout: a distribution
 
 
 @pytest.mark.parametrize("args, message", [
     (["--text=x"], "Pass exactly one of --model_dir and --saved_model"),
     (["--model_dir={model_dir}", "--texts_file={bad}"], r"bad\.txt:2: not valid UTF-8"),
     (["--model_dir={model_dir}", "--text=x", "--target=happy"], "one of the class names"),
+    (["--model_dir={model_dir}", "--text=x", "--method=rollout", "--steps=8"], "--steps do not apply to --method=rollout"),
 ])
 def test_bad_flags_are_named(model_dir, tmp_path, args, message):
     bad = tmp_path / "bad.txt"
