@@ -38,8 +38,7 @@ from absl import app, flags  # noqa: E402
 import bert_keras  # noqa: E402,F401  (registers the layers; sets the oneDNN switch)
 from bert_keras.explain.explain_signature import EXPLAIN_STEPS, explain_function  # noqa: E402
 from bert_keras.models.bert_encoder import INPUT_NAMES  # noqa: E402
-from bert_keras.text.document_windows import aggregate_windows, document_windows, head_and_tail  # noqa: E402
-from bert_keras.text.segment_packer import pack_segments  # noqa: E402
+from bert_keras.text.document_windows import document_logits  # noqa: E402
 from bert_keras.text import squad_features  # noqa: E402
 
 SUPPORTED_TASKS = ("classify", "regress", "tag", "qa")
@@ -209,19 +208,10 @@ def export_task_model(model, export_dir, version=None, task=None, labels=None, s
         def serve_text(text):
             if long_document == "truncate":
                 return head(trim(tokenizer(text, seq_length=seq_length)))
-            ids = tokenizer.tokenize(text)
-            if long_document == "head_tail":  # the preprocessor's selection, with the export's tokenizer
-                ids = head_and_tail(ids, preprocessor.budget, preprocessor.head_count)
-                return head(trim(pack_segments(ids, seq_length, tokenizer.cls_id, tokenizer.sep_id,
-                                               tokenizer.pad_id)[0]))
-            windows, document, counts, capped, _ = document_windows(ids, *preprocessor.window_settings)
-            features = trim(pack_segments(windows, seq_length, tokenizer.cls_id, tokenizer.sep_id,
-                                          tokenizer.pad_id)[0])
-            logits = aggregate_windows(model(features, training=False), document, tf.shape(counts)[0],
-                                       model.window_aggregation)
+            logits, extra = document_logits(model, tokenizer, text, preprocessor, trim)
             outputs = model.serving_outputs(logits, labels=labels) if task == "classify" else \
                 model.serving_outputs(logits)
-            return {**outputs, "windows": counts, "capped": capped}
+            return {**outputs, **extra}
 
         def serve_pair(text_a, text_b):
             return head(trim(tokenizer(text_a, text_b, seq_length=seq_length)))
@@ -231,7 +221,7 @@ def export_task_model(model, export_dir, version=None, task=None, labels=None, s
         warmup = {"serving_default": {"text": WARMUP_TEXTS},
                   "serve_pair": {"text_a": WARMUP_TEXTS, "text_b": WARMUP_TEXTS[::-1]}}
         if long_document != "truncate":
-            budget, stride, max_windows = preprocessor.window_settings
+            _, stride, max_windows = preprocessor.window_settings
             extra_metadata = {"long_document": long_document, "head_tokens": preprocessor.head_tokens,
                               "window_stride": stride, "max_windows": max_windows,
                               "window_aggregation": getattr(model, "window_aggregation", "mean")}

@@ -93,3 +93,37 @@ def aggregate_windows(logits, document, num_documents, how="mean"):
         raise ValueError(f"Unknown window aggregation {how!r}; use one of {WINDOW_AGGREGATIONS}.")
     combine = tf.math.unsorted_segment_mean if how == "mean" else tf.math.unsorted_segment_max
     return combine(logits, document, num_documents)
+
+
+def document_logits(model, tokenizer, texts, preprocessor, trim=None):
+    """A classifier's logits per raw text under its preprocessor's `long_document` mode, as a graph function
+    (what the string-in export's `serving_default` runs; `predict` batches the same windows through `tf.data`).
+
+    Args:
+        model: a `BertClassifier` (its `window_aggregation` combines a text's windows).
+        tokenizer: the `BertTokenizer` to run (the export's single-shard copy, or the preprocessor's own).
+        texts: string [batch].
+        preprocessor: the model's `BertTextPreprocessor` (mode, seq_length, head / window settings).
+        trim: features -> features, e.g. `segment_packer.trim_to_longest` (default: none).
+
+    Returns:
+        (logits [batch, num_classes], extra outputs: `windows` [batch] int32 and `capped` [batch] bool in
+        "windows" mode, else {}).
+    """
+    from bert_keras.text.segment_packer import pack_segments
+
+    trim = trim or (lambda features: features)
+    ids = tokenizer.tokenize(texts)
+    mode = preprocessor.long_document
+    extra = {}
+    if mode == "head_tail":
+        ids = head_and_tail(ids, preprocessor.budget, preprocessor.head_count)
+    elif mode == "windows":
+        ids, document, counts, capped, _ = document_windows(ids, *preprocessor.window_settings)
+        extra = {"windows": counts, "capped": capped}
+    features = trim(pack_segments(ids, preprocessor.seq_length, tokenizer.cls_id, tokenizer.sep_id,
+                                  tokenizer.pad_id, truncation=tokenizer.truncation)[0])
+    logits = model(features, training=False)
+    if mode == "windows":
+        logits = aggregate_windows(logits, document, tf.shape(counts)[0], model.window_aggregation)
+    return logits, extra

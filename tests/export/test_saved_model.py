@@ -249,3 +249,21 @@ def test_windowed_export_caps_a_1mb_document_and_says_so(windowed_classifier):
     assert np.all(np.isfinite(out["probabilities"].numpy()))
     with pytest.raises(ValueError, match="reads long texts in windows .* convert with --inputs=ids"):
         convert(path, os.path.join(os.path.dirname(path), "m.tflite"))
+
+
+def test_head_tail_export_reads_what_predict_reads(minilm_tokenizer, tmp_path):
+    import tensorflow as tf
+
+    from bert_keras import BertClassifier, BertEncoder, BertTextPreprocessor
+
+    keras.utils.set_random_seed(10)
+    encoder = BertEncoder.from_config_name("tiny", vocab_size=minilm_tokenizer.vocab_size)
+    model = BertClassifier(encoder, num_classes=2, preprocessor=BertTextPreprocessor(
+        minilm_tokenizer, seq_length=34, long_document="head_tail", head_tokens=8))
+    articles = [t for t, _ in real_datasets.bbc_news()["test"][:8]] + ["Short."]
+    path = model.export(str(tmp_path / "export"))
+    out = tf.saved_model.load(path).signatures["serving_default"](text=tf.constant(articles))
+    assert "windows" not in out
+    np.testing.assert_allclose(out["probabilities"].numpy(), model.predict(articles, verbose=0), atol=1e-5)
+    truncated = keras.ops.softmax(model(minilm_tokenizer(articles, seq_length=34))).numpy()
+    assert np.abs(truncated - out["probabilities"].numpy()).max() > 1e-4  # the tails were read, not the first pieces
