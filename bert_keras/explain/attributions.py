@@ -30,7 +30,7 @@ def integration_points(steps, rule="gausslegendre"):
     """(alphas, weights) of an integration rule on [0, 1], as Captum's `approximation_parameters` defines them.
 
     >>> alphas, weights = integration_points(2)
-    >>> [round(a, 4) for a in alphas], [round(w, 4) for w in weights]
+    >>> [round(float(a), 4) for a in alphas], [round(float(w), 4) for w in weights]
     ([0.2113, 0.7887], [0.5, 0.5])
     """
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:

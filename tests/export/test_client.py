@@ -61,11 +61,15 @@ def test_grpc_request_through_the_signature_gives_the_keras_answer(served, class
 def test_warmup_records_replay(served):
     path, sess, meta = served
     records = list(tf.data.TFRecordDataset(os.path.join(path, "assets.extra", "tf_serving_warmup_requests")))
-    assert len(records) == 2
-    for record in records:
-        log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
+    logs = [prediction_log_pb2.PredictionLog.FromString(record.numpy()) for record in records]
+    names = [log.predict_log.request.model_spec.signature_name for log in logs]
+    assert sorted(names) == ["explain", "serve_pair", "serving_default"]
+    for name, log in zip(names, logs):
         out = parse_response(_serve(sess, meta, log.predict_log.request))
-        assert out["probabilities"].shape == (len(WARMUP_TEXTS), 2)
+        if name == "explain":  # one text: the explain signature costs steps x a prediction
+            assert out["attributions"].shape == (1, 32) and np.all(np.isfinite(out["attributions"]))
+        else:
+            assert out["probabilities"].shape == (len(WARMUP_TEXTS), 2)
 
 
 def test_rest_body_and_bad_requests():
