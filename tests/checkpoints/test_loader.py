@@ -25,10 +25,12 @@ def _max_diffs(encoder, tokenizer, reference):
         np.testing.assert_array_equal(features["input_word_ids"], reference[f"{tag}_input_ids"])
         out = encoder(features)
         seq = np.abs(np.asarray(out["sequence_output"]) - reference[f"{tag}_last_hidden_state"])
+        exact = np.abs(np.asarray(out["sequence_output"]) - reference[f"{tag}_last_hidden_state_float64"])
         real = reference[f"{tag}_attention_mask"].astype(bool)
         diffs[tag] = {
             "sequence_real_tokens": float(seq[real].max()),
-            "sequence_all_positions": float(seq.max()),
+            "sequence_real_tokens_vs_float64": float(exact[real].max()),
+            "sequence_all_positions_vs_float64": float(exact.max()),
             "pooled": float(np.abs(np.asarray(out["pooled_output"]) - reference[f"{tag}_pooler_output"]).max()),
         }
     return diffs
@@ -38,7 +40,11 @@ def _assert_parity(diffs):
     print("max abs differences vs transformers:", json.dumps(diffs))
     for tag in diffs:
         assert diffs[tag]["sequence_real_tokens"] < 1e-5
-        assert diffs[tag]["sequence_all_positions"] < 1e-4
+        assert diffs[tag]["sequence_real_tokens_vs_float64"] < 1e-5
+        # Padding positions of the empty text attend to [CLS] and [SEP] alone and are ill-conditioned: there
+        # transformers' own float32 output is 0.9e-4 (AMD Zen 3, AVX2) to 1.9e-4 (Zen 4, AVX-512) away from its
+        # float64 run, so they are held to the float64 run, at a bound that still catches any masking error (O(1)).
+        assert diffs[tag]["sequence_all_positions_vs_float64"] < 5e-4
         assert diffs[tag]["pooled"] < 1e-5
 
 
