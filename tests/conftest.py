@@ -59,11 +59,21 @@ def hf_tokenizer(minilm_dir):
     return tokenizer
 
 
+# The longest groups (minutes each on 2 cores) start first, so that no worker is left with one at the end.
+LONGEST_GROUPS = ["tests/export", "tests/test_readme.py", "tests/benchmarks/test_run.py",
+                  "tests/trainers/test_finetune.py", "tests/trainers/test_pretrain.py"]
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups into the test ids
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`): the export tests share one group, since
     their session fixtures are fine-tuned model directories and exports that one worker builds once; every other
-    module is a group of its own, so that its module fixtures are built once."""
+    module is a group of its own, so that its module fixtures are built once. The longest groups go first."""
+    groups = {}
     for item in items:
         parts = item.nodeid.split("::")[0].split("/")
         group = "tests/export" if parts[:2] == ["tests", "export"] else "/".join(parts)
         item.add_marker(pytest.mark.xdist_group(group))
+        groups[item.nodeid] = group
+    rank = {g: i for i, g in enumerate(LONGEST_GROUPS)}
+    items.sort(key=lambda item: rank.get(groups[item.nodeid], len(rank)))  # stable: the rest keep their order

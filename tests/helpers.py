@@ -72,10 +72,11 @@ def load_in_fresh_process(path, feeds, tmp_path):
     return np.load(tmp_path / "out.npz")
 
 
-def run_finetune(*args, env=None, timeout=600):
-    """Runs `python -m trainers.finetune` in a fresh process; returns the CompletedProcess."""
+def run_finetune(*args, env=None, timeout=600, module="trainers.finetune"):
+    """Runs `python -m trainers.finetune` (or another trainer `module`) in a fresh process; returns the
+    CompletedProcess."""
     full_env = {**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "trainers.finetune", "--verbose=2", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", module, "--verbose=2", *args], cwd=ROOT,
                           env=full_env, capture_output=True, text=True, timeout=timeout)
 
 

