@@ -420,7 +420,7 @@ def explain(spec):
     errors, tokens = errors[len(warm):], tokens[len(warm):]
     return {**_summary(times, 1), "ms_per_review": float(1e3 * np.median(times)), "steps": steps,
             "examples": len(texts), "completeness_error": float(np.median(errors)),
-            "mean_tokens": float(np.mean(tokens))}
+            "mean_tokens": float(np.mean(tokens)), "ms_each": [float(1e3 * t) for t in times]}
 
 
 KINDS = {"matmul": matmul_ceiling, "train": train, "infer": infer, "serve": serve, "tflite": tflite,

@@ -149,7 +149,7 @@ def explain(spec):
         times.append(time.perf_counter() - start)
     return {**summary(times, 1), "ms_per_review": float(1e3 * np.median(times)), "steps": steps,
             "examples": len(texts), "completeness_error": float(np.median(errors)),
-            "mean_tokens": float(np.mean(tokens)), "internal_batch_size": batch,
+            "mean_tokens": float(np.mean(tokens)), "internal_batch_size": batch, "ms_each": [1e3 * t for t in times],
             "attn_implementation": model.config._attn_implementation}
 
 

@@ -30,10 +30,11 @@ Measures, each figure the median of `--runs` timed repetitions after warm-up (mi
   tokenization included, one timed pass after a warm-up on 256): our `BertClassifier` with its preprocessor vs
   keras-hub's `BertTextClassifier` with its preprocessor (and, with `--peers`, transformers on PyTorch with
   `DataCollatorWithPadding` and length-grouped batches); seq/s, real tokens/s and the padding fraction.
-- explanations: integrated gradients of single real reviews at 64 steps (`explain_ig`, 32 reviews, one call a
+- explanations: integrated gradients of single real reviews at 64 steps (`explain_ig`, 36 reviews, one call a
   review from the raw string, after one warm-up review; MiniLM's real weights with a fixed head, float32): ours
   (`bert_keras.explain.integrated_gradients`) vs, with `--peers`, Captum's `LayerIntegratedGradients` on
-  transformers' BertModel (PyTorch, same weights, steps and reviews); ms per review (median) and reviews/s.
+  transformers' BertModel (PyTorch, same weights, steps and reviews), alternating in 3 rounds of 12 reviews;
+  ms per review (median) and reviews/s.
 With `--peers`, also Hugging Face transformers on PyTorch (`.venv-ref`) and TF Model Garden's BertEncoderV2 on
 TensorFlow 2.20 (`.venv-mg`), each in its own venv, see `make bench-peers`.
 
@@ -65,12 +66,12 @@ PROFILES = {
                  requests=300, tflite_requests=200, pretrain="small", documents=1000, tokenize_batch=1024,
                  tflite=("none", "int8_dynamic"), real=dict(train=2048, infer=4096, seq=128,
                                                             keras_hub=("onednn", "onednn+jit_compile")),
-                 memory=dict(config="base", seq=128, steps=2), explain=dict(examples=32, steps=64)),
+                 memory=dict(config="base", seq=128, steps=2), explain=dict(examples=36, steps=64, rounds=3)),
     "quick": dict(configs={"small": 32}, seq=128, keras_hub=("onednn", "onednn+jit_compile"), serve="small",
                   requests=100,
                   tflite_requests=60, pretrain="mini", documents=300, tokenize_batch=1024,
                   tflite=("none", "int8_dynamic"), real=dict(train=2048, infer=4096, seq=128, keras_hub=("onednn",)),
-                  memory=dict(config="base", seq=128, steps=1), explain=dict(examples=32, steps=64)),
+                  memory=dict(config="base", seq=128, steps=1), explain=dict(examples=36, steps=64, rounds=3)),
     # The test suite's check that everything runs: tiny sizes, in this process, one timed run.
     "smoke": dict(configs={"tiny": 4}, seq=32, keras_hub=("onednn",), serve="tiny", requests=6, tflite_requests=4,
                   pretrain="tiny", documents=40, tokenize_batch=64, tflite=("none",),
@@ -326,12 +327,17 @@ def explain_records(settings, peers, log):
     warm-up review), one call per review from the raw string: ours (`bert_keras.explain.integrated_gradients`,
     `benchmarks.measure.explain`) and, with `peers`, Captum's `LayerIntegratedGradients` on transformers' BertModel
     in `.venv-ref` (`benchmarks.peer_hf_torch.explain`); MiniLM's real weights with the same fixed head, float32.
-    seq/s = reviews/s; ms_per_review the median."""
+    The reviews are cut into `rounds` slices and the implementations alternate slice by slice (ours, Captum, ours,
+    ...), each on the same reviews, so that a VM's drifting speed (+-25% over minutes on shared cores) falls on
+    both alike. seq/s = reviews/s; ms_per_review the median over all reviews; `ms_per_round` each slice's median."""
+    import numpy as np
+
     from bert_keras.data import real_corpora
 
-    examples, steps = settings["examples"], settings["steps"]
+    examples, steps, rounds = settings["examples"], settings["steps"], settings.get("rounds", 1)
     checkpoint = real_corpora.minilm_dir()
-    spec = {"kind": "explain", "examples": examples, "steps": steps, "seq": 128, "warmup_examples": 1,
+    per_round = -(-examples // rounds)
+    spec = {"kind": "explain", "examples": per_round, "steps": steps, "seq": 128, "warmup_examples": 1,
             "texts_file": reviews_file(1 + examples), "checkpoint": checkpoint, "precision": "float32"}
     name = f"integrated gradients minilm, {steps} steps, 1 review a call"
     sides = [("bert_keras", "integrated_gradients", spec, {})]
@@ -340,15 +346,29 @@ def explain_records(settings, peers, log):
         # internal_batch_size=None: all the steps in one batch, Captum's fastest setting on CPU.
         sides.append(("captum", "internal_batch_size=None", {**spec, "internal_batch_size": None},
                       dict(python=python, module="benchmarks.peer_hf_torch")))
+    results = {impl: [] for impl, *_ in sides}
+    for r in range(rounds):
+        for impl, setting, s, where in sides:
+            log(f"explain_ig: {impl} (round {r + 1}/{rounds}: {per_round} reviews, {steps} steps)")
+            results[impl].append(measure({**s, "offset": r * per_round}, "1", timeout=3600, **where))
     out = []
     for impl, setting, s, where in sides:
-        log(f"explain_ig: {impl} ({examples} reviews, {steps} steps)")
-        result = measure(s, "1", timeout=3600, **where)
-        extra = {} if "error" in result or "skipped" in result else {
-            "ms_per_review": result["ms_per_review"], "completeness_error": result["completeness_error"],
-            "mean_tokens_per_review": result["mean_tokens"]}
-        out.append(_record(name, impl, "minilm", "explain_ig", result, setting, steps=steps, examples=examples,
-                           precision="float32", **extra))
+        parts = results[impl]
+        failed = next((p for p in parts if "error" in p or "skipped" in p), None)
+        if failed is not None:
+            out.append(_record(name, impl, "minilm", "explain_ig", failed, setting, steps=steps, examples=examples,
+                               precision="float32"))
+            continue
+        ms = np.concatenate([p["ms_each"] for p in parts])
+        result = {**parts[0], "seq_per_s": float(1e3 / np.median(ms)), "seq_per_s_min": float(1e3 / ms.max()),
+                  "seq_per_s_max": float(1e3 / ms.min()), "ms_median": float(np.median(ms)),
+                  "ms_min": float(ms.min()), "ms_max": float(ms.max()), "runs": int(ms.size)}
+        tokens = float(np.mean([p["mean_tokens"] for p in parts]))
+        out.append(_record(name, impl, "minilm", "explain_ig", result, setting, steps=steps, examples=int(ms.size),
+                           precision="float32", ms_per_review=float(np.median(ms)),
+                           ms_per_round=[p["ms_per_review"] for p in parts], rounds=rounds,
+                           completeness_error=float(np.median([p["completeness_error"] for p in parts])),
+                           mean_tokens_per_review=tokens))
     return out
 
 

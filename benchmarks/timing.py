@@ -50,9 +50,11 @@ def explain_head(hidden, seed=17):
 
 
 def explain_texts(spec):
-    """(warm-up texts, timed texts) of an `explain` spec: the file's first `warmup_examples`, then `examples`."""
+    """(warm-up texts, timed texts) of an `explain` spec: the file's first `warmup_examples`, then `examples` from
+    `offset` on (rounds that alternate the implementations take consecutive slices)."""
     import json
     with open(spec["texts_file"], encoding="utf-8") as f:
         texts = json.load(f)["texts"]
     warm = spec.get("warmup_examples", 1)
-    return texts[:warm], texts[warm:warm + spec["examples"]]
+    first = warm + spec.get("offset", 0)
+    return texts[:warm], texts[first:first + spec["examples"]]

@@ -205,9 +205,8 @@ class _Attributor:
 
     def gradients(self, features, vectors, step_weights, weights, softmax):
         """(target scores [n], sum over rows of step_weights[i] x d score_i / d vectors_i [1, L, H])."""
-        weights = {k: np.asarray(v, "float32") for k, v in weights.items()} if isinstance(weights, dict) \
-            else np.asarray(weights, "float32")
-        return self._gradients[bool(softmax)](features, vectors, np.asarray(step_weights, "float32"), weights)
+        return self._gradients[bool(softmax)](features, vectors, np.asarray(step_weights, "float32"),
+                                              _as_float32(weights))
 
     # -------------------------------------------------------------------------------------------- inputs
 
@@ -333,12 +332,16 @@ class _Attributor:
             pair = None if pairs is None else pairs[n]
             features, table = self._features(text, pair)
             vectors, base = self._baseline(features, baseline)
-            outputs = self.forward(features, vectors)
+            # The input and the baseline in one forward pass: the prediction (which picks the target), f(x) and
+            # f(baseline); the path's gradients then cover the rule's points alone.
+            both = self.forward(_repeat(features, 2), tf.concat([vectors, base], axis=0))
+            outputs = tf.nest.map_structure(lambda t: t[:1], both)
             found = []
             for what, weights, softmax, label, details in self._targets(features, outputs, table, text, pair, target):
                 if method == "integrated_gradients":
-                    attributions, fx, fb = self._integrate(features, vectors, base, weights, softmax, alphas,
-                                                           step_weights, internal_batch_size)
+                    fx, fb = (float(v) for v in _score(both, _as_float32(weights), softmax))
+                    attributions = self._integrate(features, vectors, base, weights, softmax, alphas, step_weights,
+                                                   internal_batch_size)
                     error = completeness_error(float(attributions.sum()), fx, fb)
                     extra = dict(baseline_score=fb, completeness_error=error, steps=len(alphas))
                 else:
@@ -351,25 +354,20 @@ class _Attributor:
         return results
 
     def _integrate(self, features, x, base, weights, softmax, alphas, step_weights, internal_batch_size):
-        """(attributions [L], f(x), f(baseline)) by the rule's weighted sum of gradients along the path; the
-        input and the baseline ride along in the first call (weight 0) for f(x) and f(baseline)."""
+        """Attributions [L]: (x - baseline) . the rule's weighted sum of the target's gradients along the path."""
         length = int(x.shape[1])
         if internal_batch_size is not None and (isinstance(internal_batch_size, bool)
                                                 or not isinstance(internal_batch_size, int) or internal_batch_size < 1):
             raise ValueError(f"internal_batch_size must be a positive int or None, got {internal_batch_size!r}.")
         rows = internal_batch_size or max(1, TOKEN_BUDGET // max(length, 1))
-        alphas = np.concatenate([[1.0, 0.0], alphas]).astype("float32")
-        step_weights = np.concatenate([[0.0, 0.0], step_weights]).astype("float32")
-        total, scores = tf.zeros_like(x[0]), []
+        alphas, step_weights = np.asarray(alphas, "float32"), np.asarray(step_weights, "float32")
+        total = tf.zeros_like(x[0])
         for lo in range(0, len(alphas), rows):
             a = tf.constant(alphas[lo:lo + rows])[:, None, None]
-            chunk, summed = self.gradients(_repeat(features, int(a.shape[0])), base + a * (x - base),
-                                           step_weights[lo:lo + rows], weights, softmax)
-            scores.extend(chunk.numpy()[:2 - len(scores)] if len(scores) < 2 else [])
+            _, summed = self.gradients(_repeat(features, int(a.shape[0])), base + a * (x - base),
+                                       step_weights[lo:lo + rows], weights, softmax)
             total += summed
-        fx, fb = (float(v) for v in scores)
-        attributions = tf.reduce_sum((x - base)[0] * total, axis=-1).numpy()
-        return attributions, fx, fb
+        return tf.reduce_sum((x - base)[0] * total, axis=-1).numpy()
 
     def _explanation(self, text, pair, method, what, table, attributions, label, fx, details, **extra):
         attributions = np.asarray(attributions, "float32")
@@ -381,6 +379,11 @@ class _Attributor:
                            token_end=table["token_end"], attributions=attributions, words=words, word_start=starts,
                            word_end=ends, word_segment=segments, word_attributions=word_attr, label=label,
                            target_score=fx, details=details, **extra)
+
+
+def _as_float32(weights):
+    return {k: np.asarray(v, "float32") for k, v in weights.items()} if isinstance(weights, dict) \
+        else np.asarray(weights, "float32")
 
 
 def _repeat(features, n):

@@ -54,14 +54,13 @@ def explain_function(model, tokenizer, seq_length, steps=EXPLAIN_STEPS, labels=N
         x = tf.gather(table, ids)
         keep = tf.reduce_any(ids[..., None] == specials, axis=-1)
         base = tf.gather(table, tf.where(keep, ids, tokenizer.pad_id))
-        outputs = tf.cast(model.outputs_from_word_vectors(features, x), tf.float32)
+        both = model.outputs_from_word_vectors(_repeat(features, 2), tf.concat([x, base], 0))  # x, baseline
         if regression:
             label, target_weights, softmax = tf.constant(0), tf.ones([1, 1]), False
         else:
-            label = tf.cast(tf.argmax(outputs[0]), tf.int32)
+            label = tf.cast(tf.argmax(tf.cast(both[0], tf.float32)), tf.int32)
             target_weights, softmax = tf.one_hot([label], model.num_classes), True
-        ends = _score(model.outputs_from_word_vectors(_repeat(features, 2), tf.concat([x, base], 0)),
-                      target_weights, softmax)
+        ends = _score(both, target_weights, softmax)
         path = base + alphas[:, None, None] * (x - base)
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(path)
