@@ -15,7 +15,7 @@ import keras
 import numpy as np
 
 from bert_keras.models.bert_classifier import BertClassifier
-from bert_keras.models.encoder_task import _unpack_validation
+from bert_keras.models.encoder_task import _unpack_validation, recipe_optimizer, size_recipe_schedule
 
 
 @keras.saving.register_keras_serializable(package="bert_keras")
@@ -80,14 +80,8 @@ class BertDistiller(keras.distillation.Distiller):
                 weight_decay=0.01, gradient_accumulation_steps=None, **kwargs):
         """Keras `compile` with the student's fine-tuning recipe for what is left at "auto" (`EncoderTask.compile`):
         fused AdamW with warmup + linear decay sized by the first `fit`, the student's loss and metrics."""
-        from bert_keras.optimizers import create_optimizer
-
-        self._schedule_from_fit = isinstance(optimizer, str) and optimizer == "auto"
-        if self._schedule_from_fit:
-            optimizer = create_optimizer("adamw", learning_rate, total_steps=1, warmup_ratio=warmup_ratio,
-                                         weight_decay=weight_decay,
-                                         gradient_accumulation_steps=gradient_accumulation_steps)
-            self._warmup_ratio = warmup_ratio
+        optimizer = recipe_optimizer(self, optimizer, learning_rate, warmup_ratio, weight_decay,
+                                     gradient_accumulation_steps)
         if isinstance(loss, str) and loss == "auto":
             loss = self.student.default_loss()
         if isinstance(metrics, str) and metrics == "auto":
@@ -120,7 +114,7 @@ class BertDistiller(keras.distillation.Distiller):
         if validation_data is not None:
             validation_data = self.student.text_dataset(*_unpack_validation(validation_data),
                                                         batch_size=batch_size)[0]
-        self._size_schedule(batches * epochs)
+        size_recipe_schedule(self, batches * epochs)
         return super().fit(dataset, epochs=epochs, verbose=verbose, callbacks=callbacks, shuffle=False,
                            validation_data=validation_data, **kwargs)
 
@@ -130,15 +124,6 @@ class BertDistiller(keras.distillation.Distiller):
             return super().evaluate(x, y, batch_size=batch_size, verbose=verbose, return_dict=return_dict, **kwargs)
         dataset = self.student.text_dataset(x, y, batch_size=batch_size)[0]
         return super().evaluate(dataset, verbose=verbose, return_dict=return_dict, **kwargs)
-
-    def _size_schedule(self, total_steps):
-        if not getattr(self, "_schedule_from_fit", False):
-            return
-        schedule = self.optimizer._learning_rate
-        if int(self.optimizer.iterations.numpy()) > 0:
-            return
-        schedule.total_steps = max(1, int(total_steps) // schedule.accumulation_steps)
-        schedule.warmup_steps = int(round(self._warmup_ratio * schedule.total_steps))
 
     def get_config(self):
         config = super().get_config()

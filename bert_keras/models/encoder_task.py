@@ -24,6 +24,38 @@ def encoder_inputs():
     return {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in INPUT_NAMES}
 
 
+def recipe_optimizer(model, optimizer, learning_rate, warmup_ratio, weight_decay, gradient_accumulation_steps):
+    """`optimizer`, or for "auto" the fine-tuning recipe's (fused AdamW, warmup + linear decay, decay except on
+    biases and LayerNorm, clipping), whose schedule `size_recipe_schedule` sizes at the first `fit`; records on
+    `model` which it is. `EncoderTask.compile` and `BertDistiller.compile` share it."""
+    from bert_keras.optimizers import create_optimizer
+
+    model._schedule_from_fit = isinstance(optimizer, str) and optimizer == "auto"
+    if model._schedule_from_fit:
+        optimizer = create_optimizer("adamw", learning_rate, total_steps=1, warmup_ratio=warmup_ratio,
+                                     weight_decay=weight_decay, gradient_accumulation_steps=gradient_accumulation_steps)
+        model._warmup_ratio = warmup_ratio
+    return optimizer
+
+
+def size_recipe_schedule(model, total_steps):
+    """Sets the "auto" schedule's length before `model`'s first training step (its values are traced in): its
+    epochs times its batches, counted in updates; a later `fit` continues the schedule the first one sized."""
+    if not getattr(model, "_schedule_from_fit", False) or total_steps is None:
+        return
+    schedule = model.optimizer._learning_rate
+    done = int(model.optimizer.iterations.numpy())
+    if done > 0:
+        if done >= schedule.total_steps:
+            logger.warning("The learning-rate schedule ended at step %d: this fit trains at learning rate %g. "
+                           "Call compile() again for a new warmup + decay schedule.", schedule.total_steps,
+                           schedule.end)
+        return
+    # `total_steps` counts batches; the schedule counts updates (one per `accumulation_steps` batches).
+    schedule.total_steps = max(1, int(total_steps) // schedule.accumulation_steps)
+    schedule.warmup_steps = int(round(model._warmup_ratio * schedule.total_steps))
+
+
 class EncoderTask(keras.Model):
     """Base of the task models: serializes `encoder` and `preprocessor` in the config, trains on text.
 
@@ -122,15 +154,9 @@ class EncoderTask(keras.Model):
             metrics: "auto": the task's `default_metrics()`.
             **kwargs: the rest of `keras.Model.compile` (`jit_compile`, `steps_per_execution`, ...).
         """
-        from bert_keras.optimizers import create_optimizer
-
-        self._schedule_from_fit = isinstance(optimizer, str) and optimizer == "auto"
-        if self._schedule_from_fit:
-            optimizer = create_optimizer("adamw", learning_rate, total_steps=1, warmup_ratio=warmup_ratio,
-                                         weight_decay=weight_decay,
-                                         gradient_accumulation_steps=gradient_accumulation_steps)
-            self._warmup_ratio = warmup_ratio
-        elif gradient_accumulation_steps:
+        optimizer = recipe_optimizer(self, optimizer, learning_rate, warmup_ratio, weight_decay,
+                                     gradient_accumulation_steps)
+        if not self._schedule_from_fit and gradient_accumulation_steps:
             raise ValueError("gradient_accumulation_steps goes with optimizer='auto'; for your own optimizer, pass "
                              "it to the optimizer (every Keras optimizer takes gradient_accumulation_steps).")
         if isinstance(loss, str) and loss == "auto":
@@ -145,22 +171,6 @@ class EncoderTask(keras.Model):
         self.compile(**config)
         if self.built:
             self.optimizer.build(self.trainable_variables)
-
-    def _size_schedule(self, total_steps):
-        """Sets the "auto" schedule's length before the first training step (its values are traced in)."""
-        if not getattr(self, "_schedule_from_fit", False) or total_steps is None:
-            return
-        schedule = self.optimizer._learning_rate
-        done = int(self.optimizer.iterations.numpy())
-        if done > 0:  # a later fit continues the schedule the first one sized
-            if done >= schedule.total_steps:
-                logger.warning("The learning-rate schedule ended at step %d: this fit trains at learning rate %g. "
-                               "Call compile() again for a new warmup + decay schedule.", schedule.total_steps,
-                               schedule.end)
-            return
-        # `total_steps` counts batches; the schedule counts updates (one per `accumulation_steps` batches).
-        schedule.total_steps = max(1, int(total_steps) // schedule.accumulation_steps)
-        schedule.warmup_steps = int(round(self._warmup_ratio * schedule.total_steps))
 
     # ------------------------------------------------------------------------------------------ LoRA, copies
 
@@ -326,7 +336,7 @@ class EncoderTask(keras.Model):
         if self.preprocessor is None:
             if steps_per_epoch is None:
                 steps_per_epoch = _batches_of(x, batch_size)
-            self._size_schedule(None if steps_per_epoch is None else steps_per_epoch * epochs)
+            size_recipe_schedule(self, None if steps_per_epoch is None else steps_per_epoch * epochs)
             return super().fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                                validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
                                sample_weight=sample_weight, steps_per_epoch=steps_per_epoch, **kwargs)
@@ -336,7 +346,7 @@ class EncoderTask(keras.Model):
         dataset, batches, _ = self.text_dataset(x, y, sample_weight, batch_size, training=True, shuffle=shuffle)
         if validation_data is not None:
             validation_data = self.text_dataset(*_unpack_validation(validation_data), batch_size=batch_size)[0]
-        self._size_schedule((steps_per_epoch or batches) * epochs)
+        size_recipe_schedule(self, (steps_per_epoch or batches) * epochs)
         return super().fit(dataset, epochs=epochs, verbose=verbose, callbacks=callbacks, shuffle=False,
                            validation_data=validation_data, steps_per_epoch=steps_per_epoch, **kwargs)
 
