@@ -84,8 +84,10 @@ def run(cfg):
     split_cpu(cfg.num_cpu_devices)
     strategy, is_chief, _, out_dir = set_up(cfg)
     info = read_teacher_info(cfg.teacher_dir)
+    # Without --split_seed, the teacher's split: another seed's test set would hold the teacher's training reviews.
+    split_seed = cfg.split_seed if cfg.split_seed is not None or not cfg.dataset else info.get("split_seed")
     cfg = dataclasses.replace(cfg, task=cfg.task or info["task"], seq_length=cfg.seq_length or int(info["seq_length"]),
-                              init_checkpoint=cfg.teacher_dir)
+                              init_checkpoint=cfg.teacher_dir, split_seed=split_seed)
     if cfg.task != info["task"]:
         raise ValueError(f"--task={cfg.task} but the teacher in {cfg.teacher_dir} was trained for {info['task']}.")
     splits = task_splits(cfg)
@@ -148,8 +150,8 @@ def define_flags():
     flags.DEFINE_string("dataset", None, "A bundled real dataset instead of files (rotten_tomatoes, bbc_news, ...).")
     flags.DEFINE_integer("max_train_examples", 0, "Use at most this many training examples (0: all).")
     flags.DEFINE_integer("max_eval_examples", 0, "Use at most this many eval/test examples (0: all).")
-    flags.DEFINE_integer("split_seed", None, "--dataset only: seed of the split (default --seed; the teacher's split "
-                         "is seed 0 unless it was given another).")
+    flags.DEFINE_integer("split_seed", None, "--dataset only: seed of the split (default: the teacher's, from its "
+                         "label_map.json; for older teachers, --seed).")
     flags.DEFINE_integer("student_layers", 0, "Student = the teacher's width with N of its blocks (every k-th).")
     flags.DEFINE_string("student_config", None, "Student = a named size (tiny, mini, small, ...), random init.")
     flags.DEFINE_string("student_checkpoint", None, "Student = a pretrained checkpoint with the teacher's vocab.")
@@ -167,7 +169,7 @@ def define_flags():
     flags.DEFINE_float("dropout", d.dropout, "The student's dropout (encoder and head).")
     flags.DEFINE_bool("shuffle", True, "Reshuffle the training set every epoch (seeded).")
     strategy_flags()
-    flags.DEFINE_integer("seed", 0, "Seed for shuffling and initialisation (and the split, without --split_seed).")
+    flags.DEFINE_integer("seed", 0, "Seed for shuffling and initialisation (and the split, when neither --split_seed nor the teacher gives one).")
     flags.DEFINE_integer("verbose", 1, "Keras fit verbosity: 0, 1 (progress bar) or 2 (a line per epoch).")
 
 

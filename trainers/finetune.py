@@ -196,7 +196,10 @@ def write_model_dir(model, out_dir, cfg, splits, tokenizer, is_chief, strategy, 
         "dataset": cfg.dataset, "max_answer_length": getattr(cfg, "max_answer_length", squad_features.MAX_ANSWER_LENGTH),
         "doc_stride": getattr(cfg, "doc_stride", squad_features.DOC_STRIDE),
         "max_query_length": getattr(cfg, "max_query_length", squad_features.MAX_QUERY_LENGTH),
-        "version_2_with_negative": getattr(cfg, "version_2_with_negative", False), **(extra or {})})
+        "version_2_with_negative": getattr(cfg, "version_2_with_negative", False),
+        # The seeded split a --dataset run used: a student distilled later keeps the teacher's test set unseen.
+        "split_seed": (cfg.seed if cfg.split_seed is None else cfg.split_seed) if cfg.dataset else None,
+        **(extra or {})})
     tokenizer.save_assets(out_dir)
     history = cb.EpochHistory(out_dir).load()
     if history:
