@@ -9,10 +9,10 @@ Serving uses; a plain `tf.Module` does not). Signatures, all but `serve_features
 
 | signature | inputs | outputs | tasks |
 |---|---|---|---|
-| `serving_default` | `text` | `probabilities`, `label_id`, `label` (classify) / `score` (regress) | classify, regress |
+| `serving_default` | `text` | `probabilities`, `label_id`, `label` (classify) / `score` (regress); with `long_document="windows"` also `windows` and `capped` (True where `max_windows` stopped reading) | classify, regress |
 | `serve_pair` | `text_a`, `text_b` | the same | classify, regress |
 | `explain` | `text` | `tokens`, `token_start`/`token_end`, `attributions`, `num_tokens` (integrated gradients per WordPiece for the predicted class's probability, `--explain_steps` steps), `label_id`, `label`, `target_score`, `baseline_score` | classify, regress |
-| `serving_default` | `text` | `tokens`, `words`, `word_labels`, `word_start`/`word_end`, `num_words`, `entity_type`, `entity_text`, `entity_start`/`entity_end`, `num_entities` | tag |
+| `serving_default` | `text` | `tokens`, `words`, `word_labels`, `word_start`/`word_end`, `num_words`, `entity_type`, `entity_text`, `entity_start`/`entity_end`, `num_entities`; with `long_document="windows"` (every piece, labelled from its max-context window) also `windows`, `capped` | tag |
 | `serving_default` | `question`, `context` | `answer`, `start`, `end`, `score`, `no_answer_score`, `windows` | qa |
 | `embed` | `text` | `pooled_output`, `mean_pooled` | every export |
 | `preprocess` | `text` | `input_word_ids`, `input_mask`, `input_type_ids` | every export |
@@ -239,8 +239,15 @@ def export_task_model(model, export_dir, version=None, task=None, labels=None, s
     elif task == "tag":
         from bert_keras.text.entity_decoding import tag_outputs
 
+        windows = None
+        if getattr(preprocessor, "long_document", "truncate") == "windows":
+            _, stride, max_windows = preprocessor.window_settings
+            windows = (stride, max_windows)
+            extra_metadata = {"long_document": "windows", "window_stride": stride, "max_windows": max_windows}
+
         def serve_tags(text):
-            return tag_outputs(tokenizer, model, text, seq_length, labels)
+            return tag_outputs(tokenizer, model, text, seq_length, labels, trim=windows is not None,
+                               windows=windows)
 
         archive.add_endpoint("serving_default", serve_tags, input_signature=[string_spec("text")])
         warmup = {"serving_default": {"text": WARMUP_TEXTS}}
@@ -367,6 +374,9 @@ def _readme(model_dir, metadata):
     return (
         f"# SavedModel exported by bert_keras\n\nFrom `{model_dir}` (task `{metadata['task']}`, labels "
         f"{metadata['labels']}, seq_length {metadata['seq_length']}).\n\n"
+        + (f"Long texts: read in windows of seq_length - 2 pieces every {metadata['window_stride']}, at most "
+           f"{metadata['max_windows']} per text (`windows` counts them, `capped` says a text was cut).\n\n"
+           if metadata.get("long_document") == "windows" else "") +
         f"Signatures (string inputs are raw UTF-8, [batch]):\n"
         f"{SIGNATURE_DOCS[metadata['task']]}\n"
         f"- `embed(text)` -> `pooled_output`, `mean_pooled`\n"

@@ -98,9 +98,12 @@ def _build(task, cfg, tokenizer, labels):
                                                max_sequence_length=max(cfg.seq_length, 128))
     from bert_keras.preprocessing import BertTextPreprocessor
 
-    if cfg.long_document != "truncate" and task not in ("classify", "regress"):
-        raise ValueError(f"--long_document={cfg.long_document} is for classify / regress; {task} keeps truncating "
-                         "(QA reads long contexts in windows of its own: --doc_stride).")
+    allowed = {"classify": ("truncate", "head_tail", "windows"), "regress": ("truncate", "head_tail", "windows"),
+               "tag": ("truncate", "windows"), "qa": ("truncate",)}[task]
+    if cfg.long_document not in allowed:
+        raise ValueError(f"--long_document={cfg.long_document} does not apply to task {task}, which takes "
+                         f"{' / '.join(allowed)}"
+                         + (" (QA reads long contexts in windows of its own: --doc_stride)." if task == "qa" else "."))
     preprocessor = BertTextPreprocessor(tokenizer, cfg.seq_length, long_document=cfg.long_document,
                                         head_tokens=cfg.head_tokens or None, window_stride=cfg.window_stride or None,
                                         max_windows=cfg.max_windows)
@@ -265,7 +268,9 @@ def define_flags():
     flags.DEFINE_enum("long_document", "truncate", ["truncate", "head_tail", "windows"], "Classify/regress texts "
                       "longer than seq_length: the first pieces, the first --head_tokens and the last ones (Sun et al. "
                       "2019), or windows (every piece; each window trains with its text's label, predictions "
-                      "aggregate the windows' logits; the export does the same in-graph).")
+                      "aggregate the windows' logits; the export does the same in-graph). Taggers: truncate or "
+                      "windows (long sentences train as word windows; each piece is labelled from the window where "
+                      "it has the most context, as run_squad.py picks answers).")
     flags.DEFINE_integer("head_tokens", 0, "head_tail: pieces from the start (0: a quarter of seq_length - 2).")
     flags.DEFINE_integer("window_stride", 0, "windows: pieces between window starts (0: half of seq_length - 2).")
     flags.DEFINE_integer("max_windows", 16, "windows: most windows per text (from its start; the export's cap too).")

@@ -12,9 +12,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from bert_keras.models.bert_encoder import INPUT_NAMES
 from bert_keras.models.encoder_task import EncoderTask, encoder_inputs
 from bert_keras.preprocessing.bert_text_preprocessor import BertTextPreprocessor, text_column
 from bert_keras.text.document_windows import WINDOW_AGGREGATIONS, aggregate_windows
+
+WINDOW_TRAINING = ("windows", "documents")
 
 
 @keras.saving.register_keras_serializable(package="bert_keras")
@@ -33,8 +36,12 @@ class BertClassifier(EncoderTask):
             of strings, or a `(texts_a, texts_b)` tuple of pairs, or a `tf.data.Dataset` of `(text, label)`);
             None: they take the dicts of int32 ids (`input_word_ids`, `input_mask`, `input_type_ids`).
         window_aggregation: with a preprocessor whose `long_document="windows"`: how a text's windows' logits
-            make its own, "mean" or "max" (element-wise). `fit` trains on the windows, each with its text's
-            label; `predict`, `evaluate` and `task_metrics` answer per text.
+            make its own, "mean" or "max" (element-wise); `predict`, `evaluate` and `task_metrics` answer per
+            text.
+        window_training: with windows, what `fit` trains on: "windows" (each window an example with its text's
+            label) or "documents" (batches of texts, the loss on each text's aggregated logits, as predictions
+            are made). Given features with `window_document` (the text of each window row), the model returns
+            the aggregated logits per text.
 
     With a preprocessor, `predict` returns class probabilities [n, num_classes] (scores [n] for regression) in
     the input order, as the export's `probabilities` / `score`; with `preprocessor=None` the raw outputs
@@ -54,9 +61,11 @@ class BertClassifier(EncoderTask):
     TEXT_TASK = True
 
     def __init__(self, encoder, num_classes=None, dropout=0.1, labels=None, preprocessor=None,
-                 window_aggregation="mean", **kwargs):
+                 window_aggregation="mean", window_training="windows", **kwargs):
         if window_aggregation not in WINDOW_AGGREGATIONS:
             raise ValueError(f"window_aggregation must be one of {WINDOW_AGGREGATIONS}, got {window_aggregation!r}.")
+        if window_training not in WINDOW_TRAINING:
+            raise ValueError(f"window_training must be one of {WINDOW_TRAINING}, got {window_training!r}.")
         if labels is not None:
             labels = [str(label) for label in labels]
             if len(set(labels)) != len(labels) or len(labels) < 2:
@@ -79,12 +88,20 @@ class BertClassifier(EncoderTask):
         self.dropout = dropout
         self.labels = labels
         self.window_aggregation = window_aggregation
+        self.window_training = window_training
         self.preprocessor = preprocessor
+
+    def call(self, inputs, training=None, mask=None):
+        if isinstance(inputs, dict) and "window_document" in inputs:  # windows of a batch of texts -> per text
+            document = inputs["window_document"]
+            logits = super().call({name: inputs[name] for name in INPUT_NAMES}, training=training, mask=mask)
+            return aggregate_windows(logits, document, tf.reduce_max(document) + 1, self.window_aggregation)
+        return super().call(inputs, training=training, mask=mask)
 
     @classmethod
     def from_pretrained(cls, path, num_classes=None, labels=None, seq_length=128, dropout=0.1, precision="auto",
                         lora_rank=None, long_document="truncate", head_tokens=None, window_stride=None,
-                        max_windows=16, window_aggregation="mean", **encoder_kwargs):
+                        max_windows=16, window_aggregation="mean", window_training="windows", **encoder_kwargs):
         """A classifier on a pretrained checkpoint, with its tokenizer, compiled with the fine-tuning recipe.
 
         Args:
@@ -99,7 +116,7 @@ class BertClassifier(EncoderTask):
                 (`EncoderTask.enable_lora`).
             long_document, head_tokens, window_stride, max_windows: texts longer than seq_length
                 (`BertTextPreprocessor`): "truncate", "head_tail" or "windows".
-            window_aggregation: as the constructor.
+            window_aggregation, window_training: as the constructor.
             **encoder_kwargs: overrides for `BertEncoder.from_pretrained` (e.g. `activation`).
 
         Example: `BertClassifier.from_pretrained(path, labels=["rotten", "fresh"]).fit(texts, labels)`.
@@ -109,7 +126,7 @@ class BertClassifier(EncoderTask):
                                             head_tokens=head_tokens, window_stride=window_stride,
                                             max_windows=max_windows)
         model = cls(encoder, num_classes=num_classes, dropout=dropout, labels=labels, preprocessor=preprocessor,
-                    window_aggregation=window_aggregation)
+                    window_aggregation=window_aggregation, window_training=window_training)
         return model._ready_to_train(lora_rank)
 
     @property
@@ -138,7 +155,7 @@ class BertClassifier(EncoderTask):
     def task_config(self):
         labels = None if self.labels is None else list(self.labels)
         return {"num_classes": self.num_classes, "dropout": self.dropout, "labels": labels,
-                "window_aggregation": self.window_aggregation}
+                "window_aggregation": self.window_aggregation, "window_training": self.window_training}
 
     # ------------------------------------------------------------------------------------------ text path
 
@@ -192,6 +209,20 @@ class BertClassifier(EncoderTask):
         if labels:
             named["label"] = tf.gather(tf.constant(list(labels)), label_id)
         return named
+
+    def _text_batches(self, x, y, sample_weight, batch_size, shuffle, sort_by_length, pad_to_multiple_of):
+        if not (self.windowed and self.window_training == "documents" and y is not None):
+            return super()._text_batches(x, y, sample_weight, batch_size, shuffle, sort_by_length,
+                                         pad_to_multiple_of)
+        if sample_weight is not None:
+            raise ValueError("window_training='documents' takes no sample_weight.")
+        texts, _ = self._text_inputs(x)
+        (targets,) = self._targets(y)
+        if len(targets) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(targets)} labels.")
+        return self.preprocessor.dataset(texts, None, (targets,), batch_size=batch_size, shuffle=shuffle,
+                                         sort_by_length=sort_by_length, pad_to_multiple_of=pad_to_multiple_of,
+                                         window_documents=True)
 
     @property
     def windowed(self):

@@ -74,6 +74,11 @@ class BertTokenClassifier(EncoderTask):
         logits = keras.layers.Dense(
             num_labels, name="logits", dtype="float32",
             kernel_initializer=keras.initializers.TruncatedNormal(stddev=encoder.initializer_range))(sequence)
+        long_document = getattr(preprocessor, "long_document", "truncate")
+        if long_document not in ("truncate", "windows"):
+            raise ValueError(f"A tagger reads long texts with long_document='truncate' or 'windows' (every piece, "
+                             f"labelled from its max-context window), got {long_document!r}: head_tail would "
+                             "drop the middle's words.")
         super().__init__(inputs=inputs, outputs=logits, **kwargs)
         self.encoder = encoder
         self.num_labels = num_labels
@@ -83,13 +88,16 @@ class BertTokenClassifier(EncoderTask):
 
     @classmethod
     def from_pretrained(cls, path, labels=None, num_labels=None, seq_length=128, dropout=0.1, precision="auto",
-                        lora_rank=None, **encoder_kwargs):
+                        lora_rank=None, long_document="truncate", window_stride=None, max_windows=16,
+                        **encoder_kwargs):
         """A tagger on a pretrained checkpoint (directory or hub id), with its tokenizer, compiled with the
         fine-tuning recipe. `labels` / `num_labels` and the rest as the constructor and
-        `BertClassifier.from_pretrained` (`precision`, `lora_rank`)."""
+        `BertClassifier.from_pretrained` (`precision`, `lora_rank`); `long_document="windows"` (with
+        `window_stride`, `max_windows`) tags texts longer than `seq_length` in windows (the class docstring)."""
         encoder, tokenizer = cls._load_pretrained(path, seq_length, dropout, precision, **encoder_kwargs)
-        model = cls(encoder, num_labels=num_labels, dropout=dropout, labels=labels,
-                    preprocessor=BertTextPreprocessor(tokenizer, seq_length))
+        preprocessor = BertTextPreprocessor(tokenizer, seq_length, long_document=long_document,
+                                            window_stride=window_stride, max_windows=max_windows)
+        model = cls(encoder, num_labels=num_labels, dropout=dropout, labels=labels, preprocessor=preprocessor)
         return model._ready_to_train(lora_rank)
 
     def default_loss(self):
@@ -117,6 +125,8 @@ class BertTokenClassifier(EncoderTask):
             raise ValueError("sample_weight is not supported for tagging (the loss is per word piece).")
         words = _sentences(x)
         tags = None if y is None else self._tag_ids(words, y)
+        if self._windowed:
+            words, tags = self._word_windows(words, tags)
         return self.preprocessor.word_dataset(words, tags, batch_size=batch_size, shuffle=shuffle,
                                               sort_by_length=sort_by_length, pad_to_multiple_of=pad_to_multiple_of)
 
@@ -181,10 +191,34 @@ class BertTokenClassifier(EncoderTask):
             return self.predict_word_tags(x, batch_size)
         return self.predict_entities(x, batch_size)
 
+    @property
+    def _windowed(self):
+        return getattr(self.preprocessor, "long_document", "truncate") == "windows"
+
+    def _word_windows(self, words, tags):
+        """Training rows of long sentences: windows of whole words of at most seq_length - 2 pieces, each starting
+        at the first word >= `window_stride` pieces after the last one's start, every window with its words' tags."""
+        from bert_keras.text.word_features import word_windows
+
+        budget, stride, _ = self.preprocessor.window_settings
+        flat = [w for sentence in words for w in sentence]
+        pieces = self.preprocessor._tokenize_chunks(flat).row_lengths().numpy() if flat else np.zeros(0, int)
+        out_words, out_tags, at = [], [] if tags is not None else None, 0
+        for i, sentence in enumerate(words):
+            for lo, hi in word_windows(pieces[at:at + len(sentence)], budget, stride):
+                out_words.append(sentence[lo:hi])
+                if tags is not None:
+                    out_tags.append(tags[i][lo:hi])
+            at += len(sentence)
+        return out_words, out_tags
+
     def predict_word_tags(self, words, batch_size=None):
-        """One tag per word (its first WordPiece's argmax) for sentences given as word lists."""
+        """One tag per word (its first WordPiece's argmax) for sentences given as word lists (with
+        long_document="windows" every word is read, labelled from its max-context window, up to `max_windows`)."""
         self._require_preprocessor("predict_word_tags")
         words = _sentences(words)
+        if self._windowed:
+            return self._predict_window_word_tags(words, batch_size or self.DEFAULT_BATCH_SIZE)
         dataset, _, order = self.preprocessor.word_dataset(words, batch_size=batch_size or self.DEFAULT_BATCH_SIZE,
                                                            sort_by_length=True, pad_to_multiple_of=1, word_index=True)
         names = self.labels or [str(i) for i in range(self.num_labels)]
@@ -201,6 +235,44 @@ class BertTokenClassifier(EncoderTask):
                 tags[i] = sentence
         return tags
 
+    def _predict_window_word_tags(self, words, batch_size):
+        names = self.labels or [str(i) for i in range(self.num_labels)]
+        fn = self._window_tags_function()
+        tags = []
+        for start in range(0, len(words), batch_size):
+            batch = words[start:start + batch_size]
+            labels, word_index = fn(tf.ragged.constant(batch, dtype=tf.string, ragged_rank=1,
+                                                       row_splits_dtype=tf.int64))
+            for sentence, row_labels, row_words in zip(batch, labels.to_list(), word_index.to_list()):
+                sentence_tags = ["O"] * len(sentence)
+                for label, w in zip(row_labels, row_words):
+                    if w >= 0:
+                        sentence_tags[w] = names[label]
+                tags.append(sentence_tags)
+        return tags
+
+    def _window_tags_function(self):
+        from bert_keras.text.document_windows import max_context_labels, prefix
+        from bert_keras.text.segment_packer import trim_to_longest
+        from bert_keras.text.word_features import word_pieces
+
+        cached = getattr(self, "_window_tags_fn", None)
+        if cached is None or cached[0] != id(self.preprocessor):
+            preprocessor = self.preprocessor
+            tok = preprocessor.tokenizer
+            _, stride, max_windows = preprocessor.window_settings
+
+            def tags(words):
+                ids, word_index = word_pieces(tok, words)
+                labels, _, _ = max_context_labels(self, ids, preprocessor.seq_length, tok.cls_id, tok.sep_id,
+                                                  tok.pad_id, stride, max_windows, trim=trim_to_longest)
+                return labels, prefix(word_index, labels.row_lengths())
+
+            spec = tf.RaggedTensorSpec([None, None], tf.string, ragged_rank=1, row_splits_dtype=tf.int64)
+            cached = (id(self.preprocessor), tf.function(tags, input_signature=[spec]))
+            object.__setattr__(self, "_window_tags_fn", cached)
+        return cached[1]
+
     def predict_entities(self, texts, batch_size=None):
         """Entities `[{"type", "text", "start", "end"}]` per raw text, decoded in-graph
         (`bert_keras.text.entity_decoding.tag_outputs`, the tagging export's function) on batches sorted by length
@@ -210,7 +282,10 @@ class BertTokenClassifier(EncoderTask):
             raise ValueError("The model has no tag names to decode entities with: build it with labels=[...] or fit "
                              "it on tag names.")
         texts = text_column(texts)
-        order = np.argsort(self.preprocessor.tokenize_columns(texts)[2], kind="stable")
+        ids, _, lengths = self.preprocessor.tokenize_columns(texts)
+        if self._windowed:  # the windows per text decide a batch's rows
+            lengths = ids.row_lengths().numpy()
+        order = np.argsort(lengths, kind="stable")
         decode = self._entity_function()
         batch_size = batch_size or self.DEFAULT_BATCH_SIZE
         results = [None] * len(texts)
@@ -233,8 +308,10 @@ class BertTokenClassifier(EncoderTask):
         if cached is None or cached[0] != key:
             tokenizer, seq_length, labels = self.preprocessor.tokenizer, self.preprocessor.seq_length, self.labels
 
+            windows = self.preprocessor.window_settings[1:] if self._windowed else None
+
             def decode(texts):
-                return tag_outputs(tokenizer, self, texts, seq_length, labels, trim=True)
+                return tag_outputs(tokenizer, self, texts, seq_length, labels, trim=True, windows=windows)
 
             fn = tf.function(decode, input_signature=[tf.TensorSpec([None], tf.string)])
             object.__setattr__(self, "_entity_fn", (key, fn))

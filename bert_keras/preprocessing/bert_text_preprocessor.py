@@ -159,7 +159,7 @@ class BertTextPreprocessor(keras.layers.Layer):
         return tf.concat(chunks, axis=0) if chunks else tf.ragged.constant([], tf.int32, ragged_rank=1)
 
     def dataset(self, texts, pair_texts=None, targets=(), batch_size=32, shuffle=False, seed=None,
-                sort_by_length=False, group_by_length=True, pad_to_multiple_of=None):
+                sort_by_length=False, group_by_length=True, pad_to_multiple_of=None, window_documents=False):
         """A `tf.data.Dataset` of `(features, *targets)` batches, each padded to its own longest row.
 
         Args:
@@ -175,15 +175,27 @@ class BertTextPreprocessor(keras.layers.Layer):
                 predict and evaluate); the returned order maps batches back to the input.
             group_by_length: see `shuffle`.
             pad_to_multiple_of: overrides the preprocessor's for these batches.
+            window_documents: with long_document="windows", batches of `batch_size` texts instead: the features
+                hold every window of the batch's texts and `window_document` (the batch row of each window's text,
+                which `BertClassifier` aggregates the windows' logits by), the targets one per text.
 
         Returns:
             (dataset, number of batches, row order: indices into the input in the order batched, or None when
             shuffled). With long_document="windows" the rows are windows, each carrying its text's targets, and
-            the order gives the input (text) index of each batched window.
+            the order gives the input (text) index of each batched window (with `window_documents`: texts).
         """
         self._check_single(pair_texts)
         ids_a, ids_b, lengths = self.tokenize_columns(texts, pair_texts)
         document = None
+        if self.long_document == "windows" and window_documents:
+            def to_windows(batch):
+                ids, window_document, _, _, _ = document_windows(batch["a"], *self.window_settings)
+                features = self.pack(ids, None, pad_to_multiple_of)
+                features["window_document"] = window_document
+                return features
+
+            return batched_dataset({"a": ids_a}, ids_a.row_lengths().numpy(), to_windows, targets, batch_size,
+                                   shuffle, seed, sort_by_length, group_by_length)
         if self.long_document == "windows":
             ids_a, document, counts, _, _ = document_windows(ids_a, *self.window_settings)
             document, counts = document.numpy(), counts.numpy()

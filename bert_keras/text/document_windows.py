@@ -127,3 +127,56 @@ def document_logits(model, tokenizer, texts, preprocessor, trim=None):
     if mode == "windows":
         logits = aggregate_windows(logits, document, tf.shape(counts)[0], model.window_aggregation)
     return logits, extra
+
+
+def prefix(values, lengths):
+    """The first `lengths[i]` elements of each row of a RaggedTensor (lengths <= the rows' lengths)."""
+    splits, _ = _lengths(values)
+    lengths = tf.cast(lengths, tf.int32)
+    row, j = _positions(lengths)
+    return tf.RaggedTensor.from_row_lengths(tf.gather(values.flat_values, tf.gather(splits[:-1], row) + j), lengths)
+
+
+def max_context_labels(model, ids, seq_length, cls_id, sep_id, pad_id, stride, max_windows, trim=None):
+    """A tagger's label for every piece of long rows, read in windows, each piece labelled by the window where it
+    has the most context: Google BERT's `run_squad.py` rule (`_check_is_max_context`: the score of a piece in a
+    window is min(pieces left of it, pieces right of it) + 0.01 x the window's size; the earlier window wins ties).
+
+    Args:
+        model: maps packed features [windows, width] to logits [windows, width, labels].
+        ids: RaggedTensor [batch, (pieces)] of one text each (no special tokens).
+        seq_length: the packed window length (windows of seq_length - 2 pieces).
+        cls_id, sep_id, pad_id: special token ids.
+        stride, max_windows: pieces between window starts; windows per row at most (from its start).
+        trim: features -> features (e.g. `segment_packer.trim_to_longest`); default none.
+
+    Returns:
+        (labels RaggedTensor int32 [batch, (pieces read)]: argmax ids, rows cut where `max_windows` stops,
+        windows per row [batch], capped [batch] bool).
+    """
+    from bert_keras.text.segment_packer import pack_segments
+
+    budget = seq_length - 2
+    _, lengths = _lengths(ids)
+    window_ids, document, counts, capped, _ = document_windows(ids, budget, stride, max_windows)
+    features = pack_segments(window_ids, seq_length, cls_id, sep_id, pad_id)[0]
+    if trim is not None:
+        features = trim(features)
+    label = tf.argmax(model(features, training=False), axis=-1, output_type=tf.int32)
+    _, k = _positions(counts)
+    start = k * stride
+    size = tf.cast(window_ids.row_lengths(), tf.int32)
+    window, j = _positions(size)
+    cell_label = tf.gather_nd(label, tf.stack([window, j + 1], axis=1))
+    read = tf.minimum(lengths, (counts - 1) * stride + budget)
+    read_starts = tf.cumsum(read, exclusive=True)
+    piece = tf.gather(tf.gather(read_starts, document) + start, window) + j  # index among the pieces read
+    pieces = tf.reduce_sum(read)
+    window_size = tf.gather(size, window)
+    score = tf.cast(tf.minimum(j, window_size - 1 - j), tf.float32) + 0.01 * tf.cast(window_size, tf.float32)
+    best = tf.math.unsorted_segment_max(score, piece, pieces)
+    winner = tf.math.unsorted_segment_min(tf.where(score >= tf.gather(best, piece), window, tf.int32.max), piece,
+                                          pieces)
+    piece_label = tf.math.unsorted_segment_max(tf.where(window == tf.gather(winner, piece), cell_label, -1), piece,
+                                               pieces)
+    return tf.RaggedTensor.from_row_lengths(piece_label, read), counts, capped

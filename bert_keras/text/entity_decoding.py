@@ -56,35 +56,43 @@ def _compact(values, segment, num_segments, shape, combine):
     return tf.reshape(combine(values, segment, num_segments + 1)[:num_segments], shape)
 
 
-def tag_outputs(tokenizer, model, texts, seq_length, labels, trim=False):
+def tag_outputs(tokenizer, model, texts, seq_length, labels, trim=False, windows=None):
     """The tagger's outputs for a batch of raw strings.
 
     Args:
         tokenizer: the model's `BertTokenizer`.
         model: a `BertTokenClassifier` (or any model mapping the three inputs to [B, S, len(labels)] logits).
         texts: string [B].
-        seq_length: texts are truncated to it (words past it get no label).
+        seq_length: the model's rows; without `windows` texts are truncated to it (words past it get no label).
         labels: the BIO tag names in id order.
         trim: run the model on the batch's longest row only (outputs are then [B, that width]).
+        windows: None, or (stride, max_windows): read every piece in windows of seq_length - 2 pieces every
+            `stride`, at most `max_windows` per text, each piece labelled from the window where it has the most
+            context (`bert_keras.text.document_windows.max_context_labels`); the outputs then span the pieces read,
+            and `windows` [B] and `capped` [B] (True where `max_windows` stopped before the end) are added.
 
     Returns:
-        dict: `tokens` [B, S] (WordPieces, "" past the end); `words`, `word_labels` [B, S] and `word_start`,
-        `word_end` [B, S] (character offsets, -1 past `num_words`); `entity_type`, `entity_text` [B, S] and
-        `entity_start`, `entity_end` [B, S] (character offsets, -1 past `num_entities`); `num_words`,
+        dict: `tokens` [B, S] ([CLS], the WordPieces read, [SEP]; "" past the end); `words`, `word_labels` [B, S]
+        and `word_start`, `word_end` [B, S] (character offsets, -1 past `num_words`); `entity_type`, `entity_text`
+        [B, S] and `entity_start`, `entity_end` [B, S] (character offsets, -1 past `num_entities`); `num_words`,
         `num_entities` [B].
     """
     types, type_ids, is_begin = label_tables(labels)
     texts = tokenizer.string_batch(texts)
-    features = tokenizer(texts, seq_length=seq_length, return_offsets=True)
-    if trim:
-        features = trim_to_longest(features)
-    starts, ends = features.pop("start_offsets"), features.pop("end_offsets")
-    logits = model(features, training=False)
-    label_ids = tf.argmax(logits, axis=-1, output_type=tf.int32)
-
-    word_ids, mask = features["input_word_ids"], features["input_mask"]
+    extra = {}
+    if windows is None:
+        features = tokenizer(texts, seq_length=seq_length, return_offsets=True)
+        if trim:
+            features = trim_to_longest(features)
+        starts, ends = features.pop("start_offsets"), features.pop("end_offsets")
+        label_ids = tf.argmax(model(features, training=False), axis=-1, output_type=tf.int32)
+        word_ids, mask = features["input_word_ids"], features["input_mask"]
+        width = seq_length if not trim else tf.shape(word_ids)[1]
+    else:
+        word_ids, mask, starts, ends, label_ids, extra = _windowed_rows(tokenizer, model, texts, seq_length, windows,
+                                                                        trim)
+        width = tf.shape(word_ids)[1]
     batch = tf.shape(word_ids)[0]
-    width = seq_length if not trim else tf.shape(word_ids)[1]
     shape = tf.stack([batch, width])
     pos = tf.range(width)[tf.newaxis, :]
     row = tf.broadcast_to(tf.range(batch)[:, tf.newaxis], shape)
@@ -142,4 +150,32 @@ def tag_outputs(tokenizer, model, texts, seq_length, labels, trim=False):
         "entity_start": tf.where(entity_valid, entity_start, -1),
         "entity_end": tf.where(entity_valid, entity_end, -1),
         "num_entities": num_entities,
+        **extra,
     }
+
+
+def _windowed_rows(tokenizer, model, texts, seq_length, windows, trim):
+    """Rows laid out as packed features ([CLS], every piece read, [SEP], padding) over whole texts, with each
+    piece's label from its max-context window: (word ids, mask, start and end byte offsets, label ids, extra)."""
+    from bert_keras.text.document_windows import max_context_labels, prefix
+
+    stride, max_windows = windows
+    ids, starts, ends = tokenizer.tokenize_with_offsets(texts)
+    piece_labels, counts, capped = max_context_labels(
+        model, ids, seq_length, tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id, stride, max_windows,
+        trim=trim_to_longest if trim else None)
+    read = tf.cast(piece_labels.row_lengths(), tf.int32)
+    length = read[:, tf.newaxis] + 2
+    width = tf.reduce_max(tf.concat([read, [0]], axis=0)) + 2
+    pos = tf.range(width)[tf.newaxis, :]
+
+    def rows(values, fill, first, last):
+        dense = tf.cast(prefix(values, read).to_tensor(default_value=fill), tf.int32)
+        dense = tf.pad(dense, [[0, 0], [1, width - 1 - tf.shape(dense)[1]]], constant_values=fill)
+        dense = tf.where(pos == 0, first, tf.where(pos == length - 1, last, dense))
+        return tf.where(pos < length, dense, fill)
+
+    word_ids = rows(ids, tokenizer.pad_id, tokenizer.cls_id, tokenizer.sep_id)
+    label_ids = rows(piece_labels, -1, -1, -1)
+    return (word_ids, tf.cast(pos < length, tf.int32), rows(starts, 0, 0, 0), rows(ends, 0, 0, 0), label_ids,
+            {"windows": counts, "capped": capped})

@@ -262,3 +262,28 @@ def test_long_documents_in_windows_are_answered_per_text(minilm_tokenizer, tmp_p
     np.testing.assert_allclose(loaded.predict(articles, verbose=0), model.predict(articles, verbose=0), atol=1e-5)
     with pytest.raises(ValueError, match="window_aggregation must be one of"):
         BertClassifier(encoder, num_classes=2, window_aggregation="vote")
+
+    # window_training="documents": batches of texts, the loss on each text's aggregated logits.
+    model = BertClassifier(encoder, labels=["a", "b", "c"], preprocessor=windows, window_training="documents")
+    dataset, batches, order = model.text_dataset(articles, labels, batch_size=4)
+    assert batches == 2 and sorted(order.tolist()) == list(range(6))
+    model.compile(learning_rate=1e-3)
+    probs = model.predict(articles, verbose=0)  # per text, through the window rows
+    loss = keras.losses.SparseCategoricalCrossentropy()
+    for (features, targets), rows in zip(dataset, np.array_split(order, [4])):
+        per_text = np.asarray(model(features))  # the windows' mean logits of each of the batch's texts
+        np.testing.assert_allclose(per_text, np.log(probs[rows]) - np.log(probs[rows]).mean(-1, keepdims=True)
+                                   + per_text.mean(-1, keepdims=True), atol=1e-4)
+        assert model.test_on_batch(features, targets, return_dict=True)["loss"] == pytest.approx(
+            float(loss(targets, probs[rows])), rel=1e-4)
+    model.fit(articles, labels, batch_size=4, epochs=1, verbose=0)
+    assert model.optimizer.iterations.numpy() == 2  # one update per 4 texts, not per 4 windows
+    loaded = keras.saving.load_model(str(_saved(model, tmp_path / "d.keras")), safe_mode=True)
+    assert loaded.window_training == "documents"
+    with pytest.raises(ValueError, match="window_training must be one of"):
+        BertClassifier(encoder, num_classes=2, window_training="pages")
+
+
+def _saved(model, path):
+    model.save(str(path))
+    return path

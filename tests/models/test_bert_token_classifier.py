@@ -5,6 +5,7 @@ import pytest
 from bert_keras import BertTokenClassifier
 from bert_keras.metrics.tagging import bio_spans
 from bert_keras.models.bert_token_classifier import word_tags_to_entities
+from bert_keras.text.word_features import word_windows
 from tests.helpers import random_features, tiny_encoder
 
 
@@ -158,3 +159,60 @@ def test_text_inputs_are_checked_at_the_door(wnut_tagger):  # every check runs b
         unnamed.predict(["some text"])
     with pytest.raises(ValueError, match="make the BIO tag set .* of 5 tags but the model has num_labels=3"):
         unnamed.fit([["Ann", "in", "Paris"]], [["B-PER", "O", "B-LOC"]], verbose=0)
+
+
+def test_long_texts_in_windows_tag_every_word_with_whole_text_offsets(wnut_tagger, minilm_tokenizer, tmp_path):
+    from bert_keras import BertTextPreprocessor
+    from tests.helpers import load_in_fresh_process
+
+    model, test = wnut_tagger
+    windowed = BertTokenClassifier.from_config(model.get_config())
+    windowed.set_weights(model.get_weights())
+    windowed.preprocessor = BertTextPreprocessor(minilm_tokenizer, seq_length=48, long_document="windows",
+                                                 window_stride=23, max_windows=64)
+    words = [w for w, _ in test]
+    short = [" ".join(w) for w in words if sum(len(minilm_tokenizer.tokenize([x])[0]) for x in w) <= 40][:10]
+    assert len(short) == 10 and windowed.predict(short, verbose=0) == model.predict(short, verbose=0)  # one window
+
+    # Tweets joined into texts of hundreds of pieces: every word is read (the truncating model stops at 46).
+    joined_words = [sum(words[i:i + 10], []) for i in range(0, 40, 10)]
+    joined = [" ".join(w) for w in joined_words]
+    pieces = minilm_tokenizer.tokenize(joined).row_lengths().numpy()
+    assert pieces.min() > 150, pieces
+    entities = windowed.predict(joined, verbose=0)
+    assert all(text[e["start"]:e["end"]] == e["text"] for text, es in zip(joined, entities) for e in es)
+    late = [e for text, es in zip(joined, entities) for e in es if e["start"] > len(text) // 2]
+    assert late and max(e["end"] for e in model.predict(joined, verbose=0)[0]) < len(joined[0]) // 2
+    # Word lists: one window gives the truncating model's tags; long ones are tagged to their last word.
+    short_words = [w for w in words if " ".join(w) in short]
+    assert windowed.predict(short_words, verbose=0) == model.predict(short_words, verbose=0)
+    tags, truncated = windowed.predict(joined_words, verbose=0), model.predict(joined_words, verbose=0)
+    for w, t, cut in zip(joined_words, tags, truncated):
+        assert set(cut[len(w) // 2:]) == {"O"} and set(t[len(w) // 2:]) != {"O"}
+    assert windowed.task_metrics(joined_words, tags)["entity_f1"] == 1.0 > model.task_metrics(joined_words, tags)[
+        "entity_f1"]
+
+    # The export: same entities, windows counted, a 1 MB text answered within the cap and flagged.
+    path = windowed.export(str(tmp_path / "export"))
+    megabyte = (joined[0] + " ") * (2 ** 20 // len(joined[0]))
+    out = load_in_fresh_process(path, {"serving_default": {"text": joined + [megabyte, ""]}}, tmp_path)
+    for row, text in enumerate(joined):
+        n = out["tf1/serving_default/num_entities"][row]
+        served = [{"type": out["tf1/serving_default/entity_type"][row][j].decode("utf-8"),
+                   "text": out["tf1/serving_default/entity_text"][row][j].decode("utf-8"),
+                   "start": int(out["tf1/serving_default/entity_start"][row][j]),
+                   "end": int(out["tf1/serving_default/entity_end"][row][j])} for j in range(n)]
+        assert served == entities[row], row
+    budget, stride = 46, 23
+    expected_windows = [1 + -(-max(p - budget, 0) // stride) for p in pieces]
+    assert out["tf1/serving_default/windows"].tolist() == expected_windows + [64, 1]
+    assert out["tf1/serving_default/capped"].tolist() == [False] * 4 + [True, False]
+    assert out["tf1/serving_default/num_words"][-2] > 500 and out["tf1/serving_default/num_entities"][-1] == 0
+
+    # Training reads long sentences as word windows, each with its words' tags.
+    rows = windowed.text_dataset(joined_words, tags, batch_size=64)[0]
+    assert sum(int(f["input_word_ids"].shape[0]) for f, _ in rows) == sum(
+        len(word_windows([len(minilm_tokenizer.tokenize([x])[0]) for x in w], budget, stride)) for w in joined_words)
+    with pytest.raises(ValueError, match="long_document='truncate' or 'windows'"):
+        BertTokenClassifier(model.encoder, labels=model.labels, preprocessor=BertTextPreprocessor(
+            minilm_tokenizer, seq_length=48, long_document="head_tail"))

@@ -61,3 +61,47 @@ def test_aggregation():
     np.testing.assert_allclose(aggregate_windows(logits, [0, 0, 1], 2, "max"), [[3, 4], [5, 5]])
     with pytest.raises(ValueError, match="Unknown window aggregation 'median'"):
         aggregate_windows(logits, [0, 0, 1], 2, "median")
+
+
+def _check_is_max_context(spans, span_index, position):
+    """Google BERT's run_squad.py `_check_is_max_context`, over (start, length) spans."""
+    best_score, best_span_index = None, None
+    for index, (start, length) in enumerate(spans):
+        end = start + length - 1
+        if position < start or position > end:
+            continue
+        score = min(position - start, end - position) + 0.01 * length
+        if best_score is None or score > best_score:
+            best_score, best_span_index = score, index
+    return span_index == best_span_index
+
+
+@pytest.mark.parametrize("seq_length, stride, cap", [(12, 5, 64), (12, 10, 64), (12, 3, 3), (6, 1, 64)])
+def test_max_context_labels_follow_run_squad_over_every_window(seq_length, stride, cap):
+    import keras
+
+    from bert_keras import BertEncoder, BertTokenClassifier
+    from bert_keras.text.document_windows import max_context_labels
+    from bert_keras.text.segment_packer import pack_segments
+
+    keras.utils.set_random_seed(seq_length + stride)
+    # An untrained tagger: its labels depend on each piece's context, so every window labels pieces differently.
+    model = BertTokenClassifier(BertEncoder.from_config_name("tiny", vocab_size=1000), num_labels=9)
+    data = rows(LENGTHS, seed=stride)
+    labels, counts, capped = max_context_labels(model, tf.ragged.constant(data, dtype=tf.int32), seq_length, 1, 2, 0,
+                                                stride, cap)
+    budget = seq_length - 2
+    for d, row in enumerate(data):
+        starts = [0] + list(range(stride, max(len(row) - budget, 0) + stride, stride))
+        starts = [s for s in starts if s == 0 or s - stride + budget < len(row)][:cap]
+        spans = [(s, min(budget, len(row) - s)) for s in starts]
+        window_labels = []
+        for s, n in spans:  # each window on its own row, padded to seq_length
+            features, _ = pack_segments(tf.ragged.constant([row[s:s + n]], dtype=tf.int32, ragged_rank=1),
+                                        seq_length, 1, 2, 0)
+            window_labels.append(np.asarray(model(features)).argmax(-1)[0, 1:n + 1])
+        read = min(len(row), spans[-1][0] + spans[-1][1])
+        want = [next(int(window_labels[i][p - s]) for i, (s, n) in enumerate(spans)
+                     if s <= p < s + n and _check_is_max_context(spans, i, p)) for p in range(read)]
+        assert labels[d].numpy().tolist() == want, d
+        assert counts.numpy()[d] == len(spans) and bool(capped.numpy()[d]) == (read < len(row))
