@@ -5,6 +5,12 @@ keras-hub has no token-tagging task. With a preprocessor the model trains on pre
 ignored by the loss; batches padded to their longest row) and predicts on raw text: entities with character
 offsets, decoded in-graph by `bert_keras.text.entity_decoding`, the same function the tagging export serves.
 `word_tags_to_entities` turns per-word BIO tags of pre-split words into spans the same way.
+
+Texts longer than `seq_length` (a preprocessor with `long_document="windows"`): every WordPiece is read in
+windows of seq_length - 2 pieces every `window_stride`, and each takes its label from the window where it has the
+most context, the rule Google BERT's `run_squad.py` applies to answer tokens (`bert_keras.text.document_windows.
+max_context_labels`); entity offsets stay character offsets into the whole text, in `predict` and the export.
+Long training sentences become windows of whole words (`bert_keras.text.word_features.word_windows`).
 """
 
 import keras
@@ -33,7 +39,8 @@ class BertTokenClassifier(EncoderTask):
             names them itself (`bio_tag_set` of the training tags).
         preprocessor: a `BertTextPreprocessor`: `fit` / `evaluate` take sentences as lists of words and tags
             as lists of names (or ids); `predict` takes raw strings (-> entities) or word lists (-> tags).
-            None: the model takes and returns id dicts / logits.
+            Its `long_document` is "truncate" or "windows" (the module docstring). None: the model takes and
+            returns id dicts / logits.
 
     Example:
     >>> import numpy as np

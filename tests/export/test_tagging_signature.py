@@ -99,6 +99,50 @@ def test_tagger_hostile_input_never_crashes_or_leaks_across_rows(tagger_export):
         serve(text=tf.constant([["a"], ["b"]]))
 
 
+@pytest.fixture(scope="module")
+def windowed_tagger_export(minilm_tokenizer, tmp_path_factory):
+    """A tiny tagger (untrained head) reading long texts in windows of 46 pieces every 23, at most 8, exported."""
+    from bert_keras import BertEncoder, BertTextPreprocessor, BertTokenClassifier
+
+    keras.utils.set_random_seed(4)
+    labels = ["O", "B-location", "I-location", "B-person", "I-person"]
+    model = BertTokenClassifier(BertEncoder.from_config_name("tiny", vocab_size=minilm_tokenizer.vocab_size),
+                                labels=labels, preprocessor=BertTextPreprocessor(
+                                    minilm_tokenizer, seq_length=48, long_document="windows", window_stride=23,
+                                    max_windows=8))
+    return model, model.export(str(tmp_path_factory.mktemp("windowed_tagger") / "export"))
+
+
+def test_windowed_tagger_hostile_input_never_crashes_or_leaks_across_rows(windowed_tagger_export):
+    model, path = windowed_tagger_export
+    assert read_metadata(path)["long_document"] == "windows" and read_metadata(path)["max_windows"] == 8
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    normal = "Barack Obama visited Paris , France"
+    long_text = " ".join(["Obama visited Paris and London ."] * 60)  # 360 pieces: capped at 8 windows (207)
+    batch = [t.encode() for t in HOSTILE] + [b"x" * (1 << 20), b"\xff\xfe\xc3 broken utf-8", long_text.encode(),
+                                             normal.encode()]
+    out = serve(text=tf.constant(batch))
+    alone = serve(text=tf.constant([normal.encode()]))
+    for key in out:  # rows are as wide as the batch's longest text read; the normal row's first columns agree
+        got, want = out[key].numpy()[-1], alone[key].numpy()[0]
+        np.testing.assert_array_equal(got[:want.shape[0]] if got.ndim else got, want, err_msg=key)
+    assert out["num_words"].numpy()[0] == 0 and out["num_words"].numpy()[1] == 0
+    assert out["words"].numpy()[len(HOSTILE)][0] == b"x" * (1 << 20)
+    assert out["windows"].numpy().tolist() == [1] * (len(HOSTILE) + 2) + [8, 1]
+    assert out["capped"].numpy().tolist() == [False] * (len(HOSTILE) + 2) + [True, False]
+    assert out["tokens"].shape[1] == 7 * 23 + 46 + 2  # the pieces 8 windows read, [CLS] and [SEP]
+    python = model.predict([t.decode("utf-8", "replace") for t in batch[-2:]], verbose=0)
+    for row, entities in zip((-2, -1), python):
+        n = out["num_entities"].numpy()[row]
+        assert [(out["entity_type"].numpy()[row][j].decode(), int(out["entity_start"].numpy()[row][j]),
+                 int(out["entity_end"].numpy()[row][j])) for j in range(n)] == [
+            (e["type"], e["start"], e["end"]) for e in entities]
+    empty = serve(text=tf.constant([], tf.string))
+    assert empty["num_entities"].shape == (0,) and empty["windows"].shape == (0,)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="is not compatible with expected shape"):
+        serve(text=tf.constant([["a"], ["b"]]))
+
+
 def test_label_tables_refuse_non_bio_tags():
     assert label_tables(["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]) == (
         ["", "PER", "LOC"], [0, 1, 1, 2, 2], [False, True, False, True, False])
