@@ -63,6 +63,7 @@ class FinetuneConfig(RunConfig):
     window_stride: int = 0
     max_windows: int = 16
     window_aggregation: str = "mean"
+    window_training: str = "windows"
 
 
 # ---------------------------------------------------------------------------------------------------- data
@@ -109,7 +110,8 @@ def _build(task, cfg, tokenizer, labels):
                                         max_windows=cfg.max_windows)
     if task in ("classify", "regress"):
         return BertClassifier(encoder, num_classes=1 if task == "regress" else None, dropout=cfg.dropout,
-                              labels=labels, preprocessor=preprocessor, window_aggregation=cfg.window_aggregation)
+                              labels=labels, preprocessor=preprocessor, window_aggregation=cfg.window_aggregation,
+                              window_training=cfg.window_training)
     if task == "tag":
         return BertTokenClassifier(encoder, labels=labels, dropout=cfg.dropout, preprocessor=preprocessor)
     return BertSpanQA(encoder, preprocessor=preprocessor, doc_stride=cfg.doc_stride,
@@ -276,6 +278,9 @@ def define_flags():
     flags.DEFINE_integer("max_windows", 16, "windows: most windows per text (from its start; the export's cap too).")
     flags.DEFINE_enum("window_aggregation", "mean", ["mean", "max"], "windows: a text's logits are the mean or the "
                       "element-wise max of its windows' logits.")
+    flags.DEFINE_enum("window_training", "windows", ["windows", "documents"], "Classify/regress windows: train on "
+                      "each window with its text's label, or on batches of --batch_size texts with the loss on each "
+                      "text's aggregated logits (as predictions are made).")
     flags.DEFINE_integer("verbose", 1, "Keras fit verbosity: 0, 1 (progress bar) or 2 (a line per epoch).")
 
 

@@ -92,8 +92,10 @@ def test_regress_sentence_pairs(tmp_path, minilm_dir):
 def test_tag_conll_in_mixed_bfloat16(tmp_path, wnut_files, minilm_dir):
     train, dev = wnut_files
     try:
+        # Rows of 16: most tweets are longer, so they train as word windows and are tagged in windows.
         result = run(_tiny(tmp_path, minilm_dir, task="tag", train_file=train, eval_file=dev,
-                           mixed_precision="mixed_bfloat16"))
+                           mixed_precision="mixed_bfloat16", seq_length=16, long_document="windows",
+                           window_stride=7))
     finally:
         keras.mixed_precision.set_global_policy("float32")
     assert result["true_entities"] > 0 and {"entity_f1", "entity_precision", "entity_recall"} <= set(result)
@@ -106,6 +108,10 @@ def test_tag_conll_in_mixed_bfloat16(tmp_path, wnut_files, minilm_dir):
     with open(tmp_path / "model" / "label_map.json") as f:
         labels = json.load(f)["labels"]
     assert labels[0] == "O" and "B-person" in labels and "I-person" in labels
+    assert model.preprocessor.long_document == "windows" and model.preprocessor.window_settings == (14, 7, 16)
+    with pytest.raises(ValueError, match="--long_document=head_tail does not apply to task tag, which takes "
+                                         "truncate / windows"):
+        run(_tiny(tmp_path, minilm_dir, task="tag", train_file=train, eval_file=dev, long_document="head_tail"))
 
 
 def test_qa_squad_fixture(tmp_path, minilm_dir):
