@@ -101,7 +101,7 @@ def test_tagger_hostile_input_never_crashes_or_leaks_across_rows(tagger_export):
 
 @pytest.fixture(scope="module")
 def windowed_tagger_export(minilm_tokenizer, tmp_path_factory):
-    """A tiny tagger (untrained head) reading long texts in windows of 46 pieces every 23, at most 8, exported."""
+    """A tiny tagger (untrained head) reading long texts in windows of 46 pieces every 23, at most 16, exported."""
     from bert_keras import BertEncoder, BertTextPreprocessor, BertTokenClassifier
 
     keras.utils.set_random_seed(4)
@@ -109,16 +109,40 @@ def windowed_tagger_export(minilm_tokenizer, tmp_path_factory):
     model = BertTokenClassifier(BertEncoder.from_config_name("tiny", vocab_size=minilm_tokenizer.vocab_size),
                                 labels=labels, preprocessor=BertTextPreprocessor(
                                     minilm_tokenizer, seq_length=48, long_document="windows", window_stride=23,
-                                    max_windows=8))
+                                    max_windows=16))
     return model, model.export(str(tmp_path_factory.mktemp("windowed_tagger") / "export"))
+
+
+def test_windowed_tagger_export_equals_predict_on_long_texts(windowed_tagger_export, tmp_path):
+    model, path = windowed_tagger_export
+    tweets = [" ".join(words) for words, _ in real_datasets.wnut16()["test"][:60]]
+    joined = ["\n".join(tweets[i:i + 8]) for i in range(0, 24, 8)]  # 200-300 pieces each: 8-12 windows
+    megabyte = (joined[0] + " ") * (2 ** 20 // len(joined[0]))
+    texts = joined + [megabyte, ""]
+    out = load_in_fresh_process(path, {"serving_default": {"text": texts}}, tmp_path)
+    python = model.predict(texts, verbose=0)
+    assert sum(map(len, python[:3])) > 20
+    for row, text in enumerate(texts):
+        n = out["tf1/serving_default/num_entities"][row]
+        served = [{"type": out["tf1/serving_default/entity_type"][row][j].decode("utf-8"),
+                   "text": out["tf1/serving_default/entity_text"][row][j].decode("utf-8"),
+                   "start": int(out["tf1/serving_default/entity_start"][row][j]),
+                   "end": int(out["tf1/serving_default/entity_end"][row][j])} for j in range(n)]
+        assert served == python[row], row
+        assert all(text[e["start"]:e["end"]] == e["text"] for e in served)
+    pieces = model.preprocessor.tokenizer.tokenize(joined).row_lengths().numpy()
+    assert pieces.min() > 150 and pieces.max() < 15 * 23 + 46
+    assert out["tf1/serving_default/windows"].tolist() == [1 + -(-(p - 46) // 23) for p in pieces] + [16, 1]
+    assert out["tf1/serving_default/capped"].tolist() == [False] * 3 + [True, False]
+    assert out["tf1/serving_default/num_words"][3] > 300  # what 16 windows read of the 1 MB text
 
 
 def test_windowed_tagger_hostile_input_never_crashes_or_leaks_across_rows(windowed_tagger_export):
     model, path = windowed_tagger_export
-    assert read_metadata(path)["long_document"] == "windows" and read_metadata(path)["max_windows"] == 8
+    assert read_metadata(path)["long_document"] == "windows" and read_metadata(path)["max_windows"] == 16
     serve = tf.saved_model.load(path).signatures["serving_default"]
     normal = "Barack Obama visited Paris , France"
-    long_text = " ".join(["Obama visited Paris and London ."] * 60)  # 360 pieces: capped at 8 windows (207)
+    long_text = " ".join(["Obama visited Paris and London ."] * 100)  # 600 pieces: capped at 16 windows (391)
     batch = [t.encode() for t in HOSTILE] + [b"x" * (1 << 20), b"\xff\xfe\xc3 broken utf-8", long_text.encode(),
                                              normal.encode()]
     out = serve(text=tf.constant(batch))
@@ -128,9 +152,9 @@ def test_windowed_tagger_hostile_input_never_crashes_or_leaks_across_rows(window
         np.testing.assert_array_equal(got[:want.shape[0]] if got.ndim else got, want, err_msg=key)
     assert out["num_words"].numpy()[0] == 0 and out["num_words"].numpy()[1] == 0
     assert out["words"].numpy()[len(HOSTILE)][0] == b"x" * (1 << 20)
-    assert out["windows"].numpy().tolist() == [1] * (len(HOSTILE) + 2) + [8, 1]
+    assert out["windows"].numpy().tolist() == [1] * (len(HOSTILE) + 2) + [16, 1]
     assert out["capped"].numpy().tolist() == [False] * (len(HOSTILE) + 2) + [True, False]
-    assert out["tokens"].shape[1] == 7 * 23 + 46 + 2  # the pieces 8 windows read, [CLS] and [SEP]
+    assert out["tokens"].shape[1] == 15 * 23 + 46 + 2  # the pieces 16 windows read, [CLS] and [SEP]
     python = model.predict([t.decode("utf-8", "replace") for t in batch[-2:]], verbose=0)
     for row, entities in zip((-2, -1), python):
         n = out["num_entities"].numpy()[row]

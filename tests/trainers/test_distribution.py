@@ -35,6 +35,12 @@ def test_mirrored_on_two_cpu_devices_matches_default(tmp_path, rt_files, minilm_
     # Same example order (no shuffle), no dropout: the two-replica run is the single-device run.
     np.testing.assert_allclose(loss_m, loss_d, rtol=1e-5)
     np.testing.assert_allclose(val_m, val_d, rtol=1e-5)
+    # Whole-document batches hold a varying number of windows per text: refused on more than one replica.
+    documents = run_finetune(*_common(train, dev, minilm_dir), f"--model_dir={tmp_path / 'documents'}",
+                             "--strategy=mirrored", "--num_cpu_devices=2", "--long_document=windows",
+                             "--window_training=documents")
+    assert documents.returncode != 0 and "tf.distribute cannot split across 2 replicas" in documents.stderr, \
+        documents.stderr[-3000:]
 
 
 def test_multi_worker_two_processes(tmp_path, rt_files, minilm_dir):
