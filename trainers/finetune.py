@@ -63,7 +63,7 @@ class FinetuneConfig(RunConfig):
     window_stride: int = 0
     max_windows: int = 16
     window_aggregation: str = "mean"
-    window_training: str = "windows"
+    window_training: str = "documents"
 
 
 # ---------------------------------------------------------------------------------------------------- data
@@ -269,8 +269,8 @@ def define_flags():
                          "--batch_size=8 --gradient_accumulation_steps=4 trains as batch 32 in less memory.")
     flags.DEFINE_enum("long_document", "truncate", ["truncate", "head_tail", "windows"], "Classify/regress texts "
                       "longer than seq_length: the first pieces, the first --head_tokens and the last ones (Sun et al. "
-                      "2019), or windows (every piece; each window trains with its text's label, predictions "
-                      "aggregate the windows' logits; the export does the same in-graph). Taggers: truncate or "
+                      "2019), or windows (every piece; a text's logits aggregate its windows' logits, in training "
+                      "(--window_training), evaluation and the export's graph). Taggers: truncate or "
                       "windows (long sentences train as word windows; each piece is labelled from the window where "
                       "it has the most context, as run_squad.py picks answers).")
     flags.DEFINE_integer("head_tokens", 0, "head_tail: pieces from the start (0: a quarter of seq_length - 2).")
@@ -278,9 +278,10 @@ def define_flags():
     flags.DEFINE_integer("max_windows", 16, "windows: most windows per text (from its start; the export's cap too).")
     flags.DEFINE_enum("window_aggregation", "mean", ["mean", "max"], "windows: a text's logits are the mean or the "
                       "element-wise max of its windows' logits.")
-    flags.DEFINE_enum("window_training", "windows", ["windows", "documents"], "Classify/regress windows: train on "
-                      "each window with its text's label, or on batches of --batch_size texts with the loss on each "
-                      "text's aggregated logits (as predictions are made).")
+    flags.DEFINE_enum("window_training", "documents", ["documents", "windows"], "Classify/regress windows: train on "
+                      "batches of --batch_size texts with the loss on each text's aggregated logits (as predictions "
+                      "are made; BBC News: 0.982 test accuracy vs 0.968, README), or on each window with its text's "
+                      "label (what one replica of several can split).")
     flags.DEFINE_integer("verbose", 1, "Keras fit verbosity: 0, 1 (progress bar) or 2 (a line per epoch).")
 
 

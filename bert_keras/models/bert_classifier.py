@@ -38,10 +38,11 @@ class BertClassifier(EncoderTask):
         window_aggregation: with a preprocessor whose `long_document="windows"`: how a text's windows' logits
             make its own, "mean" or "max" (element-wise); `predict`, `evaluate` and `task_metrics` answer per
             text.
-        window_training: with windows, what `fit` trains on: "windows" (each window an example with its text's
-            label) or "documents" (batches of texts, the loss on each text's aggregated logits, as predictions
-            are made). Given features with `window_document` (the text of each window row), the model returns
-            the aggregated logits per text.
+        window_training: with windows, what `fit` trains on: "documents" (batches of `batch_size` texts, the
+            loss on each text's aggregated logits, as predictions are made: on BBC News 0.982 test accuracy
+            against 0.968, README "Long documents") or "windows" (each window an example with its text's label;
+            for several replicas, which cannot split a batch of texts' windows). Given features with
+            `window_document` (the text of each window row), the model returns the aggregated logits per text.
 
     With a preprocessor, `predict` returns class probabilities [n, num_classes] (scores [n] for regression) in
     the input order, as the export's `probabilities` / `score`; with `preprocessor=None` the raw outputs
@@ -61,7 +62,7 @@ class BertClassifier(EncoderTask):
     TEXT_TASK = True
 
     def __init__(self, encoder, num_classes=None, dropout=0.1, labels=None, preprocessor=None,
-                 window_aggregation="mean", window_training="windows", **kwargs):
+                 window_aggregation="mean", window_training="documents", **kwargs):
         if window_aggregation not in WINDOW_AGGREGATIONS:
             raise ValueError(f"window_aggregation must be one of {WINDOW_AGGREGATIONS}, got {window_aggregation!r}.")
         if window_training not in WINDOW_TRAINING:
@@ -101,7 +102,7 @@ class BertClassifier(EncoderTask):
     @classmethod
     def from_pretrained(cls, path, num_classes=None, labels=None, seq_length=128, dropout=0.1, precision="auto",
                         lora_rank=None, long_document="truncate", head_tokens=None, window_stride=None,
-                        max_windows=16, window_aggregation="mean", window_training="windows", **encoder_kwargs):
+                        max_windows=16, window_aggregation="mean", window_training="documents", **encoder_kwargs):
         """A classifier on a pretrained checkpoint, with its tokenizer, compiled with the fine-tuning recipe.
 
         Args:
@@ -220,7 +221,8 @@ class BertClassifier(EncoderTask):
         if replicas > 1:
             raise ValueError(f"window_training='documents' batches texts of varying numbers of windows, which "
                              f"tf.distribute cannot split across {replicas} replicas (it would split windows and "
-                             "labels apart); train with window_training='windows', or on one replica.")
+                             "labels apart); train with window_training='windows' (--window_training=windows), or "
+                             "on one replica.")
         texts, _ = self._text_inputs(x)
         (targets,) = self._targets(y)
         if len(targets) != len(texts):

@@ -239,7 +239,8 @@ def test_long_documents_in_windows_are_answered_per_text(minilm_tokenizer, tmp_p
     encoder = BertEncoder.from_config_name("tiny", vocab_size=minilm_tokenizer.vocab_size)
     windows = BertTextPreprocessor(minilm_tokenizer, seq_length=32, long_document="windows", max_windows=64)
     for how in ("mean", "max"):
-        model = BertClassifier(encoder, labels=["a", "b", "c"], preprocessor=windows, window_aggregation=how)
+        model = BertClassifier(encoder, labels=["a", "b", "c"], preprocessor=windows, window_aggregation=how,
+                               window_training="windows")
         probs = model.predict(articles, batch_size=4, verbose=0)
         features, document, counts, _ = windows.windows(articles)
         logits = np.asarray(model.predict_on_batch(features))
@@ -264,7 +265,7 @@ def test_long_documents_in_windows_are_answered_per_text(minilm_tokenizer, tmp_p
         BertClassifier(encoder, num_classes=2, window_aggregation="vote")
 
     # window_training="documents": batches of texts, the loss on each text's aggregated logits.
-    model = BertClassifier(encoder, labels=["a", "b", "c"], preprocessor=windows, window_training="documents")
+    model = BertClassifier(encoder, labels=["a", "b", "c"], preprocessor=windows)  # window_training="documents"
     dataset, batches, order = model.text_dataset(articles, labels, batch_size=4)
     assert batches == 2 and sorted(order.tolist()) == list(range(6))
     model.compile(learning_rate=1e-3)
