@@ -217,7 +217,7 @@ class BertClassifier(EncoderTask):
                                          pad_to_multiple_of)
         if sample_weight is not None:
             raise ValueError("window_training='documents' takes no sample_weight.")
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        replicas = self.distribute_strategy.num_replicas_in_sync  # the strategy the model was built under
         if replicas > 1:
             raise ValueError(f"window_training='documents' batches texts of varying numbers of windows, which "
                              f"tf.distribute cannot split across {replicas} replicas (it would split windows and "
