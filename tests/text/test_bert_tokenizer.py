@@ -71,6 +71,14 @@ def test_runs_in_tf_function_and_tf_data():
     for key in eager:
         np.testing.assert_array_equal(eager[key], graph[key])
         np.testing.assert_array_equal(eager[key], batch[key])
+    # Eager calls of a setting run op by op until its third call, then through one traced function: same features.
+    from bert_keras.text.bert_tokenizer import TRACE_AT_CALL
+
+    calls = [tokenizer(["the cat", "mat"], return_offsets=True) for _ in range(TRACE_AT_CALL + 1)]
+    assert (6, True, False) in tokenizer._traced_calls
+    for later in calls[1:]:
+        for key in calls[0]:
+            np.testing.assert_array_equal(calls[0][key], later[key])
 
 
 @pytest.mark.parametrize("batch", [0, 1, 3, 7])

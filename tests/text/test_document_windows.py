@@ -76,17 +76,23 @@ def _check_is_max_context(spans, span_index, position):
     return span_index == best_span_index
 
 
-@pytest.mark.parametrize("seq_length, stride, cap", [(12, 5, 64), (12, 10, 64), (12, 3, 3), (6, 1, 64)])
-def test_max_context_labels_follow_run_squad_over_every_window(seq_length, stride, cap):
+@pytest.fixture(scope="module")
+def untrained_tagger():
+    """An untrained tagger: its labels depend on each piece's context, so every window labels pieces differently."""
     import keras
 
     from bert_keras import BertEncoder, BertTokenClassifier
+
+    keras.utils.set_random_seed(12)
+    return BertTokenClassifier(BertEncoder.from_config_name("tiny", vocab_size=1000), num_labels=9)
+
+
+@pytest.mark.parametrize("seq_length, stride, cap", [(12, 5, 64), (12, 10, 64), (12, 3, 3), (6, 1, 64)])
+def test_max_context_labels_follow_run_squad_over_every_window(untrained_tagger, seq_length, stride, cap):
     from bert_keras.text.document_windows import max_context_labels
     from bert_keras.text.segment_packer import pack_segments
 
-    keras.utils.set_random_seed(seq_length + stride)
-    # An untrained tagger: its labels depend on each piece's context, so every window labels pieces differently.
-    model = BertTokenClassifier(BertEncoder.from_config_name("tiny", vocab_size=1000), num_labels=9)
+    model = untrained_tagger
     data = rows(LENGTHS, seed=stride)
     labels, counts, capped = max_context_labels(model, tf.ragged.constant(data, dtype=tf.int32), seq_length, 1, 2, 0,
                                                 stride, cap)
@@ -95,11 +101,11 @@ def test_max_context_labels_follow_run_squad_over_every_window(seq_length, strid
         starts = [0] + list(range(stride, max(len(row) - budget, 0) + stride, stride))
         starts = [s for s in starts if s == 0 or s - stride + budget < len(row)][:cap]
         spans = [(s, min(budget, len(row) - s)) for s in starts]
-        window_labels = []
-        for s, n in spans:  # each window on its own row, padded to seq_length
-            features, _ = pack_segments(tf.ragged.constant([row[s:s + n]], dtype=tf.int32, ragged_rank=1),
-                                        seq_length, 1, 2, 0)
-            window_labels.append(np.asarray(model(features)).argmax(-1)[0, 1:n + 1])
+        # Each window on its own row, padded to seq_length (one batch: rows do not see each other).
+        features, _ = pack_segments(tf.ragged.constant([row[s:s + n] for s, n in spans], dtype=tf.int32,
+                                                       ragged_rank=1), seq_length, 1, 2, 0)
+        best = np.asarray(model(features)).argmax(-1)
+        window_labels = [best[i, 1:n + 1] for i, (_, n) in enumerate(spans)]
         read = min(len(row), spans[-1][0] + spans[-1][1])
         want = [next(int(window_labels[i][p - s]) for i, (s, n) in enumerate(spans)
                      if s <= p < s + n and _check_is_max_context(spans, i, p)) for p in range(read)]
