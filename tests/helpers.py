@@ -103,3 +103,12 @@ def run_two_workers(module, args, timeout=600):
         for p in procs:
             p.kill()
     assert [p.returncode for p in procs] == [0, 0], "\n".join(o[-2000:] for o in outputs)
+
+
+def served_entities(out, row, prefix="tf1/serving_default/"):
+    """Row `row`'s entities from a tagging export's outputs (as `load_in_fresh_process` returns them), in the form
+    `BertTokenClassifier.predict` gives: [{"type", "text", "start", "end"}]."""
+    return [{"type": out[prefix + "entity_type"][row][j].decode("utf-8"),
+             "text": out[prefix + "entity_text"][row][j].decode("utf-8"),
+             "start": int(out[prefix + "entity_start"][row][j]), "end": int(out[prefix + "entity_end"][row][j])}
+            for j in range(out[prefix + "num_entities"][row])]

@@ -14,7 +14,7 @@ from bert_keras.data import real_datasets
 from bert_keras.models.bert_token_classifier import word_tags_to_entities
 from export.saved_model import read_metadata
 from bert_keras.text.entity_decoding import label_tables
-from tests.helpers import load_in_fresh_process
+from tests.helpers import load_in_fresh_process, served_entities
 
 HOSTILE = ["", "   \t\n ", "\x00\x01\x1b[31m control", "😀🎉👍🏽 party", "שלום עולם مرحبا", "北京，Straße ² café"]
 
@@ -123,11 +123,7 @@ def test_windowed_tagger_export_equals_predict_on_long_texts(windowed_tagger_exp
     python = model.predict(texts, verbose=0)
     assert sum(map(len, python[:3])) > 20
     for row, text in enumerate(texts):
-        n = out["tf1/serving_default/num_entities"][row]
-        served = [{"type": out["tf1/serving_default/entity_type"][row][j].decode("utf-8"),
-                   "text": out["tf1/serving_default/entity_text"][row][j].decode("utf-8"),
-                   "start": int(out["tf1/serving_default/entity_start"][row][j]),
-                   "end": int(out["tf1/serving_default/entity_end"][row][j])} for j in range(n)]
+        served = served_entities(out, row)
         assert served == python[row], row
         assert all(text[e["start"]:e["end"]] == e["text"] for e in served)
     pieces = model.preprocessor.tokenizer.tokenize(joined).row_lengths().numpy()

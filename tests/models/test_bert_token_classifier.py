@@ -99,7 +99,7 @@ def test_fit_on_word_lists_learns_and_names_unnamed_tags(minilm_tokenizer):
 
 def test_word_tags_equal_fixed_padding_and_entities_equal_the_export(wnut_tagger, minilm_tokenizer, tmp_path):
     from bert_keras.text.word_features import pack_words
-    from tests.helpers import load_in_fresh_process
+    from tests.helpers import load_in_fresh_process, served_entities
 
     model, test = wnut_tagger
     words = [w for w, _ in test]
@@ -125,12 +125,7 @@ def test_word_tags_equal_fixed_padding_and_entities_equal_the_export(wnut_tagger
     path = model.export(str(tmp_path / "export"))
     out = load_in_fresh_process(path, {"serving_default": {"text": texts}}, tmp_path)
     for row, text in enumerate(texts):
-        n = out["tf1/serving_default/num_entities"][row]
-        served = [{"type": out["tf1/serving_default/entity_type"][row][j].decode("utf-8"),
-                   "text": out["tf1/serving_default/entity_text"][row][j].decode("utf-8"),
-                   "start": int(out["tf1/serving_default/entity_start"][row][j]),
-                   "end": int(out["tf1/serving_default/entity_end"][row][j])} for j in range(n)]
-        assert entities[row] == served, (row, text)
+        assert entities[row] == served_entities(out, row), (row, text)
 
 
 def test_keras_file_keeps_the_tokenizer_and_tag_names(wnut_tagger, tmp_path):
