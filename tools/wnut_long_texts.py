@@ -2,7 +2,7 @@
 the same tweets tagged one by one (README, "Long documents").
 
     .venv/bin/python tools/wnut_long_texts.py [--epochs 5] [--seq_length 128] [--window_stride 63]
-        [--max_windows 64] [--min_pieces 2000] [--out runs/wnut_long]
+        [--max_windows 64] [--min_pieces 2000] [--joined_training 0] [--tagger FILE.keras] [--out runs/wnut_long]
 
 Fine-tunes the bundled MiniLM as a tagger (`BertTokenClassifier.from_pretrained(long_document="windows")`) on the
 seeded W-NUT training split, then joins the dev and test tweets (held out; each tweet's words joined by spaces,
@@ -122,6 +122,8 @@ def main():
     parser.add_argument("--min_pieces", type=int, default=2000)
     parser.add_argument("--learning_rate", type=float, default=1e-4)
     parser.add_argument("--out", default="runs/wnut_long")
+    parser.add_argument("--joined_training", type=int, default=0, help="also train on the training tweets joined "
+                        "in groups of this many (shuffled, seeded): texts like the ones measured")
     parser.add_argument("--tagger", default="", help="a .keras tagger to measure instead of fine-tuning one (the "
                         "run saves its tagger as <out>/tagger.keras)")
     args = parser.parse_args()
@@ -145,8 +147,16 @@ def main():
             long_document="windows", window_stride=args.window_stride, max_windows=args.max_windows)
         tagger.compile(learning_rate=args.learning_rate)
         start = time.time()
-        tagger.fit([w for w, _ in splits["train"]], [t for _, t in splits["train"]], batch_size=32,
-                   epochs=args.epochs, verbose=2)
+        train = list(splits["train"])
+        if args.joined_training:
+            import random
+
+            order = list(range(len(train)))
+            random.Random(0).shuffle(order)
+            train += [(sum((train[j][0] for j in order[i:i + args.joined_training]), []),
+                       sum((train[j][1] for j in order[i:i + args.joined_training]), []))
+                      for i in range(0, len(order), args.joined_training)]
+        tagger.fit([w for w, _ in train], [t for _, t in train], batch_size=32, epochs=args.epochs, verbose=2)
         fit_seconds = round(time.time() - start, 1)
         tagger.save(os.path.join(args.out, "tagger.keras"))
     held_out = splits["dev"] + splits["test"]
