@@ -9,7 +9,8 @@ The student is `--student_layers N` (the teacher's width, every k-th of its bloc
 head, as DistilBERT starts), `--student_config NAME` (a named size, random) or `--student_checkpoint DIR` (a
 pretrained encoder of the same vocabulary). The loss is Keras's distillation (`bert_keras.distillation`):
 `--alpha` x cross-entropy on the labels + (1 - `--alpha`) x T^2 KL(teacher || student) at `--temperature`
-(regression: the MSE to the teacher's score). `--unlabeled_file` / `--unlabeled_dataset` add texts that the
+(regression: the MSE to the teacher's score), plus `--hidden_weight` x the hidden-state MSE and `--attention_weight`
+x the attention KL of mapped layers (TinyBERT, MiniLM). `--unlabeled_file` / `--unlabeled_dataset` add texts that the
 teacher labels. Data flags, strategies, resume and outputs are `trainers.finetune`'s: the student's `--model_dir`
 is a model dir that `export.saved_model`, `export.tflite`, `export.verify` and `trainers.explain` take as they are;
 its metrics.json and label_map.json also say how the student was made (`distillation`).
@@ -50,6 +51,8 @@ class DistillConfig(RunConfig):
     student_checkpoint: str = None
     temperature: float = 2.0
     alpha: float = 0.5
+    hidden_weight: float = 0.0
+    attention_weight: float = 0.0
     unlabeled_file: str = None
     unlabeled_dataset: str = None
     max_unlabeled_examples: int = 0
@@ -113,7 +116,8 @@ def run(cfg):
                                              student_config=cfg.student_config,
                                              student_checkpoint=cfg.student_checkpoint, dropout=cfg.dropout,
                                              precision=cfg.mixed_precision)
-        distiller = BertDistiller(teacher, student, temperature=cfg.temperature, alpha=cfg.alpha)
+        distiller = BertDistiller(teacher, student, temperature=cfg.temperature, alpha=cfg.alpha,
+                                  hidden_weight=cfg.hidden_weight, attention_weight=cfg.attention_weight)
         distiller.compile(learning_rate=cfg.learning_rate, warmup_ratio=cfg.warmup_ratio,
                           weight_decay=cfg.weight_decay, jit_compile=cfg.jit_compile,
                           steps_per_execution=cfg.steps_per_execution)
@@ -126,6 +130,8 @@ def run(cfg):
     if os.path.exists(best):
         distiller.load_weights(best)
     made.update(teacher_dir=os.path.abspath(cfg.teacher_dir), temperature=cfg.temperature, alpha=cfg.alpha,
+                hidden_weight=cfg.hidden_weight, attention_weight=cfg.attention_weight,
+                layer_map=distiller.layer_map if distiller.uses_layer_losses else None,
                 unlabeled_examples=len(extra_texts))
     return write_model_dir(distiller.student, out_dir, cfg, splits, student.preprocessor.tokenizer, is_chief,
                            strategy, train_seconds, extra={"distillation": made})
@@ -157,6 +163,10 @@ def define_flags():
     flags.DEFINE_string("student_checkpoint", None, "Student = a pretrained checkpoint with the teacher's vocab.")
     flags.DEFINE_float("temperature", d.temperature, "Soft-target temperature T (the KL term is scaled by T^2).")
     flags.DEFINE_float("alpha", d.alpha, "Weight of the label loss; 1 - alpha goes to the distillation loss.")
+    flags.DEFINE_float("hidden_weight", d.hidden_weight, "Weight of the hidden-state MSE (TinyBERT; student block i "
+                       "<- teacher block (i+1)*T/S-1, a learned map when widths differ); 0: off.")
+    flags.DEFINE_float("attention_weight", d.attention_weight, "Weight of the attention KL on the same blocks "
+                       "(MiniLM; same number of heads); 0: off.")
     flags.DEFINE_string("unlabeled_file", None, "UTF-8 file, one text per line, that the teacher labels.")
     flags.DEFINE_enum("unlabeled_dataset", None, list(BUNDLED_UNLABELED), "A bundled unlabeled corpus.")
     flags.DEFINE_integer("max_unlabeled_examples", 0, "Use at most this many unlabeled texts per source (0: all).")

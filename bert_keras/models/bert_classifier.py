@@ -94,10 +94,23 @@ class BertClassifier(EncoderTask):
 
     def call(self, inputs, training=None, mask=None):
         if isinstance(inputs, dict) and "window_document" in inputs:  # windows of a batch of texts -> per text
-            document = inputs["window_document"]
             logits = super().call({name: inputs[name] for name in INPUT_NAMES}, training=training, mask=mask)
-            return aggregate_windows(logits, document, tf.reduce_max(document) + 1, self.window_aggregation)
+            return self.per_document(logits, inputs)
         return super().call(inputs, training=training, mask=mask)
+
+    def per_document(self, outputs, inputs):
+        """Outputs of window rows -> one row per text (`window_aggregation`) when `inputs` holds the rows'
+        `window_document` (`BertTextPreprocessor.dataset(window_documents=True)`); otherwise `outputs`."""
+        if not isinstance(inputs, dict) or "window_document" not in inputs:
+            return outputs
+        document = inputs["window_document"]
+        return aggregate_windows(outputs, document, tf.reduce_max(document) + 1, self.window_aggregation)
+
+    def outputs_from_sequence(self, sequence_output, training=None):
+        """Logits (or the regression score) from the encoder's full `sequence_output`: pooler, dropout and head,
+        the layers `call` runs (which computes the last block for [CLS] alone)."""
+        pooled = self.get_layer("dropout")(self.encoder.pooler(sequence_output), training=training)
+        return self.get_layer("logits" if self.num_classes > 1 else "score")(pooled)
 
     @classmethod
     def from_pretrained(cls, path, num_classes=None, labels=None, seq_length=128, dropout=0.1, precision="auto",

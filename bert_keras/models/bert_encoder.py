@@ -161,10 +161,7 @@ class BertEncoder(keras.Model):
             last_block_first_token_only: the last block computes position 0 only (see `pooled_output_from`).
             training: dropout on or off (None: Keras's learning phase, as in a functional model).
         """
-        if word_vectors is None:
-            x = self.embeddings(inputs["input_word_ids"], inputs["input_type_ids"], training=training)
-        else:
-            x = self.embeddings.from_word_vectors(word_vectors, inputs["input_type_ids"], training=training)
+        x = self._embed(inputs, word_vectors, training)
         probs = []
         for i, block in enumerate(self.transformer_blocks):
             first_only = last_block_first_token_only and i == len(self.transformer_blocks) - 1
@@ -174,6 +171,23 @@ class BertEncoder(keras.Model):
                 x, p = x
                 probs.append(p)
         return x, (probs if attention_probs else None)
+
+    def layer_outputs(self, inputs, training=None):
+        """Every layer's output at every position, for losses on them (`bert_keras.distillation`): (hidden states
+        [embeddings output, block 1 .. block N outputs], each [batch, seq, hidden]; every block's attention
+        probabilities [batch, heads, seq, seq]). Same layers and weights as `run_layers`."""
+        x = self._embed(inputs, None, training)
+        hidden, probs = [x], []
+        for block in self.transformer_blocks:
+            x, p = block(x, inputs["input_mask"], training=training, return_attention_probs=True)
+            hidden.append(x)
+            probs.append(p)
+        return hidden, probs
+
+    def _embed(self, inputs, word_vectors, training):
+        if word_vectors is None:
+            return self.embeddings(inputs["input_word_ids"], inputs["input_type_ids"], training=training)
+        return self.embeddings.from_word_vectors(word_vectors, inputs["input_type_ids"], training=training)
 
     def get_config(self):
         return {

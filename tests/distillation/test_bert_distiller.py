@@ -1,5 +1,6 @@
 """`BertDistiller`: Keras's distillation loss checked against the KL computed by hand, the label / soft-target mix,
-training on real reviews with texts the teacher labels, and every refusal."""
+the hidden-state and attention losses against numpy, training on real reviews with texts the teacher labels, and
+every refusal."""
 
 import keras
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 
 from bert_keras import BertClassifier, BertEncoder, BertTextPreprocessor, BertTokenizer
 from bert_keras.distillation import BertDistiller, student_from_teacher
+from bert_keras.distillation import bert_distiller
 from tests.helpers import real_reviews
 
 
@@ -114,3 +116,82 @@ def test_refusals_name_the_problem(teacher, minilm_tokenizer):
     student.preprocessor = None
     with pytest.raises(ValueError, match="student needs a preprocessor"):
         BertDistiller(teacher, student)
+
+
+def _narrow_student(teacher, hidden_dim=64, num_heads=2):
+    """A 1-block student narrower than the teacher (so the hidden loss needs the learned map), dropout off."""
+    config = {**teacher.encoder.encoder_config(), "num_layers": 1, "hidden_dim": hidden_dim, "num_heads": num_heads,
+              "intermediate_dim": 4 * hidden_dim, "dropout": 0.0, "attention_dropout": 0.0}
+    return BertClassifier(BertEncoder(**config), labels=teacher.labels, dropout=0.0, preprocessor=teacher.preprocessor)
+
+
+def test_hidden_state_and_attention_losses_equal_numpy(teacher, batch):
+    """Labels + 0.7 x hidden-state MSE (through the learned map, real tokens only) + 0.3 x attention KL, with the
+    uniform layer map of a 2-block teacher and a 1-block student: embeddings <- embeddings, block 0 <- block 1."""
+    x, y = batch
+    keras.utils.set_random_seed(4)
+    student = _narrow_student(teacher)
+    distiller = BertDistiller(teacher, student, alpha=1.0, hidden_weight=0.7, attention_weight=0.3)
+    assert distiller.layer_map == [1]
+    distiller.compile()
+    mask = np.asarray(x["input_mask"], "float64")
+    assert mask.min() == 0  # the batch has padding, which both losses must leave out
+    t_hidden, t_probs = [[np.asarray(a, "float64") for a in part] for part in teacher.encoder.layer_outputs(x)]
+    s_hidden, s_probs = [[np.asarray(a, "float64") for a in part] for part in student.encoder.layer_outputs(x)]
+    projection = np.asarray(distiller.hidden_projection.kernel, "float64")  # [64, 128]
+
+    def mse(s, t):
+        per_token = ((s @ projection - t) ** 2).mean(-1)
+        return (per_token * mask).sum() / mask.sum()
+
+    hidden = (mse(s_hidden[0], t_hidden[0]) + mse(s_hidden[1], t_hidden[2])) / 2
+    p, q = t_probs[1], s_probs[0]  # [batch, heads, query, key]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, p * (np.log(p) - np.log(q)), 0.0)
+    attention = (terms.sum(-1) * mask[:, None, :]).sum() / (mask.sum() * p.shape[1])
+    labels = float(keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, student(x, training=False)))
+    assert hidden > 0.1 and attention > 1e-4  # different models: neither term is trivially 0
+    loss = float(distiller.compute_loss(x, y, training=False))
+    np.testing.assert_allclose(loss, labels + 0.7 * hidden + 0.3 * attention, rtol=1e-5)
+    result = {m.name: float(m.result()) for m in distiller.metrics if m.name in ("hidden_loss", "attention_loss")}
+    np.testing.assert_allclose([result["hidden_loss"], result["attention_loss"]], [hidden, attention], rtol=1e-5)
+
+
+def test_layer_losses_train_the_student_and_the_map_in_one_pass_per_model(teacher, monkeypatch):
+    """Keras calls the model, then compute_loss, on one x: the student's layers run once per step (as many
+    student passes as teacher passes are traced), the learned map trains with the student, the teacher stays."""
+    passes = []
+    original = bert_distiller._task_pass
+    monkeypatch.setattr(bert_distiller, "_task_pass",
+                        lambda model, inputs, training: passes.append(model.name) or original(model, inputs, training))
+    texts, labels = real_reviews(64, seed=2)
+    keras.utils.set_random_seed(6)
+    student = _narrow_student(teacher)
+    distiller = BertDistiller(teacher, student, alpha=0.5, hidden_weight=1.0, attention_weight=1.0)
+    distiller.compile(learning_rate=1e-3)
+    teacher_before = [w.numpy().copy() for w in teacher.weights]
+    map_before = distiller.hidden_projection.kernel.numpy().copy()
+    history = distiller.fit(texts, labels, batch_size=32, epochs=3, verbose=0)
+    assert passes and passes.count(student.name) == passes.count(teacher.name)
+    assert history.history["hidden_loss"][-1] < history.history["hidden_loss"][0]
+    assert history.history["attention_loss"][-1] < history.history["attention_loss"][0]
+    assert not np.allclose(map_before, distiller.hidden_projection.kernel.numpy())
+    for old, new in zip(teacher_before, teacher.weights):
+        np.testing.assert_array_equal(old, new.numpy())
+    assert "hidden_projection" not in [layer.name for layer in student.layers]  # the student stays a plain model
+
+
+def test_layer_loss_settings_are_checked(teacher):
+    student = _narrow_student(teacher, num_heads=4)
+    cases = [({"attention_weight": 1.0}, "needs as many heads in the student as in the teacher \\(2\\)"),
+             ({"hidden_weight": -0.1}, "hidden_weight must be a number >= 0"),
+             ({"attention_weight": "1"}, "attention_weight must be a number >= 0"),
+             ({"hidden_weight": 1.0, "layer_map": [2]}, r"layer_map must give one teacher block in \[0, 2\)"),
+             ({"hidden_weight": 1.0, "layer_map": [0, 1]}, "for each of the student's 1 blocks")]
+    for kwargs, message in cases:
+        with pytest.raises(ValueError, match=message):
+            BertDistiller(teacher, student, **kwargs)
+    same_width, _ = student_from_teacher(teacher, student_layers=1, precision="float32")
+    distiller = BertDistiller(teacher, same_width, hidden_weight=1.0, layer_map=[0])
+    assert distiller.hidden_projection is None and distiller.layer_map == [0]
+    assert distiller.get_config()["layer_map"] == [0] and distiller.get_config()["hidden_weight"] == 1.0

@@ -43,6 +43,20 @@ def test_run_layers_gives_the_call_outputs_and_the_attention_probs():
                                atol=1e-5)
 
 
+def test_layer_outputs_are_the_embeddings_and_every_block_with_its_attention():
+    encoder = tiny_encoder(output_encoder_outputs=True, output_attention_probs=True)
+    features = random_features(pad_from=7)
+    outputs = encoder(features)
+    hidden, probs = encoder.layer_outputs(features)
+    assert len(hidden) == 3 and len(probs) == 2
+    np.testing.assert_allclose(hidden[0], encoder.embeddings(features["input_word_ids"], features["input_type_ids"]),
+                               atol=1e-6)
+    for got, want in zip(hidden[1:], outputs["encoder_outputs"]):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+    for got, want in zip(probs, outputs["attention_probs"]):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+
+
 @pytest.mark.parametrize("name, params", [
     # Parameter counts of Google's released checkpoints (encoder + pooler, 30522-token vocab).
     ("tiny", 4_385_920), ("mini", 11_170_560), ("base", 109_482_240),

@@ -35,7 +35,7 @@ def test_student_dir_exports_and_serves_as_its_keras_model(teacher_dir, rt_files
     student_dir = str(tmp_path / "student")
     proc = run_finetune(f"--teacher_dir={teacher_dir}", f"--train_file={train}", f"--eval_file={dev}",
                         "--student_layers=1", "--epochs=1", "--learning_rate=1e-3", "--temperature=2", "--alpha=0.5",
-                        f"--unlabeled_file={unlabeled}", f"--model_dir={student_dir}", "--mixed_precision=float32",
+                        "--hidden_weight=1", "--attention_weight=0.5", f"--unlabeled_file={unlabeled}", f"--model_dir={student_dir}", "--mixed_precision=float32",
                         module="trainers.distill")
     assert proc.returncode == 0, proc.stderr[-3000:]
     with open(os.path.join(student_dir, "metrics.json")) as f:
@@ -43,6 +43,7 @@ def test_student_dir_exports_and_serves_as_its_keras_model(teacher_dir, rt_files
     made = metrics["distillation"]
     assert (made["init"], made["teacher_layers"], made["student_layers"]) == ("teacher_layers", [0], 1)
     assert made["unlabeled_examples"] == 40 and made["parameters"] < made["teacher_parameters"]
+    assert (made["hidden_weight"], made["attention_weight"], made["layer_map"]) == (1.0, 0.5, [1])
     assert metrics["train_examples"] == 192 and 0.0 <= metrics["accuracy"] <= 1.0
     with open(os.path.join(student_dir, "label_map.json")) as f, open(os.path.join(teacher_dir, "label_map.json")) as g:
         mine, theirs = json.load(f), json.load(g)
@@ -61,6 +62,8 @@ def test_student_dir_exports_and_serves_as_its_keras_model(teacher_dir, rt_files
     ({"student_layers": 1, "student_config": "tiny"}, "exactly one of student_layers, student_config"),
     ({"student_layers": 5}, "not smaller than its teacher"),
     ({"student_layers": 1, "unlabeled_file": "/nonexistent.txt"}, "no such file, and not a bundled corpus"),
+    ({"student_config": "mini", "attention_weight": 1.0}, "needs as many heads in the student as in the teacher"),
+    ({"student_layers": 1, "hidden_weight": -1.0}, "hidden_weight must be a number >= 0"),
 ])
 def test_bad_settings_are_named(teacher_dir, rt_files, tmp_path, args, message):
     """In this process (the flags map one to one onto `DistillConfig`; the CLI's own wiring is the test above)."""
