@@ -1,7 +1,7 @@
 """The compression table (README, "Compression"): Rotten Tomatoes teacher -> students -> TFLite int8, measured.
 
     .venv/bin/python tools/compression_table.py [--out runs/compression] [--seeds 0,1,2] [--epochs 2]
-        [--rows teacher,distilled3,labels3,tiny_distilled,tiny_scratch]
+        [--rows teacher,distilled3,labels3,tiny_distilled,tiny_scratch,layers3]
 
 Every model is trained by the CLIs (`trainers.finetune` for the teacher and `tiny` from scratch, `trainers.distill`
 for the students), each in its own process, on the bundled seeded split (10,246 / 1,281 / 1,281 reviews, split
@@ -9,12 +9,14 @@ seed 0 for every run; `--seed` varies initialisation and order): the teacher is 
 fine-tuned on the full training split; `distilled3` its 3-layer student (blocks 0, 2, 4, embeddings, pooler and head
 from the teacher) trained on T=2 soft targets + labels (alpha 0.5); `labels3` the same student trained on the
 labels only (alpha 1: Keras's Distiller then never runs the teacher); `tiny_distilled` a random `tiny` student
-distilled; `tiny_scratch` `tiny` trained on the labels. Each model dir is exported (`export.saved_model`), converted
+distilled; `tiny_scratch` `tiny` trained on the labels; `layers3` the `distilled3` student with the hidden-state
+MSE and attention KL added (weight 1 each, TinyBERT's uniform map: student blocks 0, 1, 2 <- teacher blocks 1, 3, 5).
+Each model dir is exported (`export.saved_model`), converted
 to TFLite int8-dynamic with the tokenizer inside (`export.tflite`) and compared on 300 test reviews
 (`export.verify`: argmax agreement, sizes, batch-1 p50 latency); batch-64 throughput is the SavedModel's
 `serving_default` on 640 test reviews, every model in turn in this one process (two rounds, the better kept).
-Finished runs are kept (their metrics.json), so a killed study resumes. Writes `<out>/results.json` and prints
-the table.
+Finished runs are kept (their metrics.json), so a killed study resumes. Writes `<out>/results.json` (rows not
+asked for this time are kept from the file as they were) and prints the table.
 """
 
 import argparse
@@ -53,7 +55,9 @@ def train(name, seed, out, epochs, teacher_dir):
     else:
         student = {"distilled3": ["--student_layers=3", "--alpha=0.5", "--learning_rate=1e-4"],
                    "labels3": ["--student_layers=3", "--alpha=1.0", "--learning_rate=1e-4"],
-                   "tiny_distilled": ["--student_config=tiny", "--alpha=0.5", "--learning_rate=1e-3"]}[name]
+                   "tiny_distilled": ["--student_config=tiny", "--alpha=0.5", "--learning_rate=1e-3"],
+                   "layers3": ["--student_layers=3", "--alpha=0.5", "--hidden_weight=1", "--attention_weight=1",
+                               "--learning_rate=1e-4"]}[name]
         args = ["trainers.distill", f"--teacher_dir={teacher_dir}", "--temperature=2", *student, *common]
     os.makedirs(model_dir, exist_ok=True)
     seconds = _run(args, os.path.join(model_dir, "train.log"))
@@ -146,10 +150,15 @@ def main():
         row["batch64_seq_per_s"] = round(speeds[name], 1)
     with open("/proc/cpuinfo") as f:
         cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
+    path = os.path.join(out, "results.json")
+    if os.path.exists(path):  # keep the rows not run this time
+        with open(path) as f:
+            results = {**json.load(f)["rows"], **results}
     summary = {"cpu": cpu, "cores": os.cpu_count(), "epochs": args.epochs, "seeds": seeds, "rows": results}
     os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "results.json"), "w") as f:
+    with open(path + ".tmp", "w") as f:
         json.dump(summary, f, indent=1)
+    os.replace(path + ".tmp", path)
     print(format_table(summary))
 
 

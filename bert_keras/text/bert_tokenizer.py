@@ -183,9 +183,8 @@ class BertTokenizer(keras.layers.Layer):
         seq_length = self.seq_length if seq_length is None else int(seq_length)
         key = (seq_length, bool(return_offsets), pair_texts is not None)
         if key not in self._traced_calls:
-            calls = self._traced_calls.setdefault(("calls",) + key, 0) + 1
-            self._traced_calls[("calls",) + key] = calls
-            if calls < TRACE_AT_CALL:
+            self._eager_calls[key] = self._eager_calls.get(key, 0) + 1
+            if self._eager_calls[key] < TRACE_AT_CALL:
                 return self.call(texts, pair_texts=pair_texts, seq_length=seq_length, return_offsets=return_offsets)
             def packed(*batches):
                 return self.call(batches[0], pair_texts=batches[1] if len(batches) > 1 else None,
@@ -197,11 +196,20 @@ class BertTokenizer(keras.layers.Layer):
 
     @property
     def _traced_calls(self):
-        calls = self.__dict__.get("_traced_calls_cache")
-        if calls is None:  # kept out of Keras's attribute tracking (functions are not layer state)
-            calls = {}
-            object.__setattr__(self, "_traced_calls_cache", calls)
-        return calls
+        """Setting (seq_length, offsets, pairs) -> its traced function."""
+        return self._untracked_dict("_traced_calls_cache")
+
+    @property
+    def _eager_calls(self):
+        """Setting -> eager calls so far (a setting is traced at call `TRACE_AT_CALL`)."""
+        return self._untracked_dict("_eager_calls_cache")
+
+    def _untracked_dict(self, name):
+        value = self.__dict__.get(name)
+        if value is None:  # kept out of Keras's attribute tracking (functions and counters are not layer state)
+            value = {}
+            object.__setattr__(self, name, value)
+        return value
 
     def get_config(self):
         config = super().get_config()
