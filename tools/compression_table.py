@@ -14,7 +14,8 @@ MSE and attention KL added (weight 1 each, TinyBERT's uniform map: student block
 Each model dir is exported (`export.saved_model`), converted
 to TFLite int8-dynamic with the tokenizer inside (`export.tflite`) and compared on 300 test reviews
 (`export.verify`: argmax agreement, sizes, batch-1 p50 latency); batch-64 throughput is the SavedModel's
-`serving_default` on 640 test reviews, every model in turn in this one process (two rounds, the better kept).
+`serving_default` on 640 test reviews, every model in turn in this one process (two rounds, the better kept),
+the teacher always among them (each row keeps the teacher's figure of its run).
 Finished runs are kept (their metrics.json), so a killed study resumes. Writes `<out>/results.json` (rows not
 asked for this time are kept from the file as they were) and prints the table.
 """
@@ -66,15 +67,21 @@ def train(name, seed, out, epochs, teacher_dir):
     return model_dir
 
 
+def saved_model(model_dir):
+    """The model dir's SavedModel export (made once): its export dir, version 1 inside."""
+    export_dir = os.path.join(model_dir, "export")
+    if not os.path.isdir(os.path.join(export_dir, "1")):
+        _run(["export.saved_model", f"--model_dir={model_dir}", f"--export_dir={export_dir}", "--version=1",
+              "--explain_steps=0"], os.path.join(model_dir, "export.log"))
+    return export_dir
+
+
 def export_and_verify(model_dir, texts):
     """Exports, converts to TFLite int8-dynamic, verifies; returns the row's serving figures."""
     from export.verify import verify
 
-    export_dir = os.path.join(model_dir, "export")
+    export_dir = saved_model(model_dir)
     lite = os.path.join(model_dir, "int8_dynamic.tflite")
-    if not os.path.isdir(os.path.join(export_dir, "1")):
-        _run(["export.saved_model", f"--model_dir={model_dir}", f"--export_dir={export_dir}", "--version=1",
-              "--explain_steps=0"], os.path.join(model_dir, "export.log"))
     if not os.path.exists(lite):
         _run(["export.tflite", f"--saved_model={export_dir}/1", f"--output={lite}", "--quantize=int8_dynamic"],
              os.path.join(model_dir, "tflite.log"))
@@ -144,10 +151,14 @@ def main():
         model = keras.saving.load_model(os.path.join(row["runs"][0]["model_dir"], "model.keras"), safe_mode=True)
         row["parameters"] = int(model.count_params())
         del model
-    speeds = throughput({name: os.path.join(row["runs"][0]["model_dir"], "export", "1")
-                         for name, row in results.items()}, texts[:640])
+    # The teacher is measured in every run, and each row keeps the teacher's figure of its own run: speeds from
+    # runs at other times (this VM drifts) are compared through it.
+    exports = {name: os.path.join(row["runs"][0]["model_dir"], "export", "1") for name, row in results.items()}
+    exports.setdefault("teacher", os.path.join(saved_model(teacher_dir), "1"))
+    speeds = throughput(exports, texts[:640])
     for name, row in results.items():
         row["batch64_seq_per_s"] = round(speeds[name], 1)
+        row["teacher_batch64_seq_per_s_same_run"] = round(speeds["teacher"], 1)
     with open("/proc/cpuinfo") as f:
         cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
     path = os.path.join(out, "results.json")
