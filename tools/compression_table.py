@@ -1,7 +1,7 @@
 """The compression table (README, "Compression"): Rotten Tomatoes teacher -> students -> TFLite int8, measured.
 
     .venv/bin/python tools/compression_table.py [--out runs/compression] [--seeds 0,1,2] [--epochs 2]
-        [--rows teacher,distilled3,labels3,tiny_distilled,tiny_scratch,layers3]
+        [--rows teacher,distilled3,labels3,tiny_distilled,tiny_scratch,layers3,hidden3]
 
 Every model is trained by the CLIs (`trainers.finetune` for the teacher and `tiny` from scratch, `trainers.distill`
 for the students), each in its own process, on the bundled seeded split (10,246 / 1,281 / 1,281 reviews, split
@@ -10,7 +10,8 @@ fine-tuned on the full training split; `distilled3` its 3-layer student (blocks 
 from the teacher) trained on T=2 soft targets + labels (alpha 0.5); `labels3` the same student trained on the
 labels only (alpha 1: Keras's Distiller then never runs the teacher); `tiny_distilled` a random `tiny` student
 distilled; `tiny_scratch` `tiny` trained on the labels; `layers3` the `distilled3` student with the hidden-state
-MSE and attention KL added (weight 1 each, TinyBERT's uniform map: student blocks 0, 1, 2 <- teacher blocks 1, 3, 5).
+MSE and attention KL added (weight 1 each, TinyBERT's uniform map: student blocks 0, 1, 2 <- teacher blocks 1, 3, 5);
+`hidden3` the same with the hidden-state MSE alone.
 Each model dir is exported (`export.saved_model`), converted
 to TFLite int8-dynamic with the tokenizer inside (`export.tflite`) and compared on 300 test reviews
 (`export.verify`: argmax agreement, sizes, batch-1 p50 latency); batch-64 throughput is the SavedModel's
@@ -58,7 +59,8 @@ def train(name, seed, out, epochs, teacher_dir):
                    "labels3": ["--student_layers=3", "--alpha=1.0", "--learning_rate=1e-4"],
                    "tiny_distilled": ["--student_config=tiny", "--alpha=0.5", "--learning_rate=1e-3"],
                    "layers3": ["--student_layers=3", "--alpha=0.5", "--hidden_weight=1", "--attention_weight=1",
-                               "--learning_rate=1e-4"]}[name]
+                               "--learning_rate=1e-4"],
+                   "hidden3": ["--student_layers=3", "--alpha=0.5", "--hidden_weight=1", "--learning_rate=1e-4"]}[name]
         args = ["trainers.distill", f"--teacher_dir={teacher_dir}", "--temperature=2", *student, *common]
     os.makedirs(model_dir, exist_ok=True)
     seconds = _run(args, os.path.join(model_dir, "train.log"))

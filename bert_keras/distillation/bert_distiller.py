@@ -171,6 +171,7 @@ class BertDistiller(keras.distillation.Distiller):
 
     @property
     def uses_layer_losses(self):
+        """Whether a hidden-state or attention loss is on (then `call` and `compute_loss` take the one-pass path)."""
         return bool(self.hidden_weight or self.attention_weight)
 
     def call(self, inputs, training=None, **kwargs):
