@@ -105,8 +105,9 @@ class BertDistiller(keras.distillation.Distiller):
             self.hidden_projection = keras.layers.Dense(t.hidden_dim, use_bias=False, dtype="float32",
                                                         name="hidden_projection")
             self.hidden_projection.build((None, None, s.hidden_dim))
-        self.hidden_loss_tracker = keras.metrics.Mean(name="hidden_loss")
-        self.attention_loss_tracker = keras.metrics.Mean(name="attention_loss")
+        if self.uses_layer_losses:  # their metrics only where they are on (History stays Keras's otherwise)
+            self.hidden_loss_tracker = keras.metrics.Mean(name="hidden_loss")
+            self.attention_loss_tracker = keras.metrics.Mean(name="attention_loss")
         self._last_pass = threading.local()  # the student's layer outputs of the step being traced (per replica)
         self.built = True  # both models are functional and built: BackupAndRestore and load_weights need it before fit
 
@@ -227,8 +228,9 @@ class BertDistiller(keras.distillation.Distiller):
 
     def reset_metrics(self):
         super().reset_metrics()
-        self.hidden_loss_tracker.reset_state()
-        self.attention_loss_tracker.reset_state()
+        if self.uses_layer_losses:
+            self.hidden_loss_tracker.reset_state()
+            self.attention_loss_tracker.reset_state()
 
 
 def uniform_layer_map(teacher_layers, student_layers):
