@@ -60,6 +60,7 @@ class BertClassifier(EncoderTask):
     """
 
     TEXT_TASK = True
+    USES_POOLER = True
 
     def __init__(self, encoder, num_classes=None, dropout=0.1, labels=None, preprocessor=None,
                  window_aggregation="mean", window_training="documents", **kwargs):

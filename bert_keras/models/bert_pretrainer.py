@@ -39,6 +39,8 @@ class BertPretrainer(EncoderTask):
     ((2, 3, 100), (2, 2))
     """
 
+    USES_POOLER = True  # the NSP head
+
     def __init__(self, encoder, **kwargs):
         inputs = encoder_inputs()
         inputs["masked_lm_positions"] = keras.Input(shape=(None,), dtype="int32", name="masked_lm_positions")

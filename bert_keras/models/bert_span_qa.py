@@ -100,6 +100,7 @@ class BertSpanQA(EncoderTask):
         self.max_answer_length = max_answer_length
         self.allow_no_answer = bool(allow_no_answer)
         self.preprocessor = preprocessor
+        self._freeze_unused_pooler()
 
     @EncoderTask.preprocessor.setter
     def preprocessor(self, preprocessor):

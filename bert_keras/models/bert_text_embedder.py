@@ -44,6 +44,7 @@ class BertTextEmbedder(EncoderTask):
         self.pooling = pooling
         self.normalize = normalize
         self.preprocessor = preprocessor
+        self._freeze_unused_pooler()
 
     @classmethod
     def from_pretrained(cls, path, pooling="mean", normalize=True, seq_length=128, precision="auto",

@@ -92,6 +92,7 @@ class BertTokenClassifier(EncoderTask):
         self.dropout = dropout
         self.labels = labels
         self.preprocessor = preprocessor
+        self._freeze_unused_pooler()
 
     @classmethod
     def from_pretrained(cls, path, labels=None, num_labels=None, seq_length=128, dropout=0.1, precision="auto",
@@ -209,7 +210,7 @@ class BertTokenClassifier(EncoderTask):
 
         budget, stride, _ = self.preprocessor.window_settings
         flat = [w for sentence in words for w in sentence]
-        pieces = self.preprocessor._tokenize_chunks(flat).row_lengths().numpy() if flat else np.zeros(0, int)
+        pieces = self.preprocessor.tokenize_many(flat).row_lengths().numpy() if flat else np.zeros(0, int)
         out_words, out_tags, at = [], [] if tags is not None else None, 0
         for i, sentence in enumerate(words):
             for lo, hi in word_windows(pieces[at:at + len(sentence)], budget, stride):

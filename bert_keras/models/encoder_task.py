@@ -66,6 +66,15 @@ class EncoderTask(keras.Model):
 
     DEFAULT_BATCH_SIZE = 32
     TEXT_TASK = False  # True: the constructor takes `preprocessor`, saved in the config
+    USES_POOLER = False  # True: a head reads `pooled_output`; otherwise the constructor freezes the pooler
+
+    def _freeze_unused_pooler(self):
+        """A head on `sequence_output` never reads the encoder's pooler: its variables are marked not
+        trainable, so that `fit` neither warns that no gradient reaches them nor keeps optimizer slots for them.
+        (The encoder's own variables: an encoder shared with a pooled-output head needs them trainable again.)"""
+        if not self.USES_POOLER:
+            for variable in self.encoder.pooler.weights:
+                variable.trainable = False
 
     def task_config(self):
         return {}
@@ -180,8 +189,8 @@ class EncoderTask(keras.Model):
         Every transformer block's fused query/key/value projection, attention output projection and both
         feed-forward matmuls get trainable rank-`rank` factors (A random, B zero: the model is unchanged until
         trained); the encoder's other weights (embeddings, those kernels, their biases) are frozen; LayerNorms,
-        the pooler (part of a pooled-output head: on Rotten Tomatoes, MiniLM, rank 8, freezing it cost 0.6 points
-        of test accuracy) and the task head stay trainable. Call it before the first `fit`. Saved files (`.keras`,
+        the pooler where the head reads it (`USES_POOLER`: on Rotten Tomatoes, MiniLM, rank 8, freezing it cost
+        0.6 points of test accuracy) and the task head stay trainable. Call it before the first `fit`. Saved files (`.keras`,
         weights, exports) carry the merged kernels W + (alpha / rank) A B and no LoRA variables; a loaded model
         is a plain one (call `enable_lora` again to go on adapting it).
 
@@ -204,7 +213,7 @@ class EncoderTask(keras.Model):
         smallest = min(min(layer.kernel.shape) for layer in targets)
         if rank > smallest:
             raise ValueError(f"LoRA rank {rank} exceeds the smallest adapted dimension ({smallest}).")
-        keep = {id(v) for v in self.encoder.pooler.weights}
+        keep = {id(v) for v in self.encoder.pooler.weights} if self.USES_POOLER else set()
         for layer in self.encoder._flatten_layers(include_self=False):
             if not isinstance(layer, keras.layers.LayerNormalization):
                 for variable in layer._trainable_variables:

@@ -146,15 +146,17 @@ class BertTextPreprocessor(keras.layers.Layer):
 
     def tokenize_columns(self, texts, pair_texts=None):
         """(ids_a, ids_b or None, packed lengths) for whole columns of texts, tokenized once, in chunks."""
-        ids_a = self._tokenize_chunks(texts)
+        ids_a = self.tokenize_many(texts)
         ids_b = None
         lengths = ids_a.row_lengths().numpy() + 2
         if pair_texts is not None:
-            ids_b = self._tokenize_chunks(pair_texts)
+            ids_b = self.tokenize_many(pair_texts)
             lengths = lengths + ids_b.row_lengths().numpy() + 1
         return ids_a, ids_b, np.minimum(lengths, self.seq_length)
 
-    def _tokenize_chunks(self, texts):
+    def tokenize_many(self, texts):
+        """WordPiece ids of every text (a ragged [texts, pieces] tensor, no [CLS] / [SEP], untruncated), tokenized in
+        chunks of 4,096 texts so that a large column does not become one huge graph input."""
         chunks = [self.tokenizer.tokenize(texts[start:start + 4096]) for start in range(0, len(texts), 4096)]
         return tf.concat(chunks, axis=0) if chunks else tf.ragged.constant([], tf.int32, ragged_rank=1)
 
@@ -237,7 +239,7 @@ class BertTextPreprocessor(keras.layers.Layer):
         from bert_keras.text.word_features import pack_words
 
         words = tf.ragged.constant([list(sentence) for sentence in words], dtype=tf.string, ragged_rank=1)
-        pieces = self._tokenize_chunks(words.flat_values)
+        pieces = self.tokenize_many(words.flat_values)
         per_word = tf.RaggedTensor.from_row_lengths(pieces.row_lengths(), words.row_lengths())
         lengths = np.minimum(tf.reduce_sum(per_word, axis=1).numpy() + 2, self.seq_length)
         columns = {"words": words}

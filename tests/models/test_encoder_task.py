@@ -132,3 +132,42 @@ def test_gradient_accumulation_equals_the_large_batch():
         large.compile(gradient_accumulation_steps=0)
     with pytest.raises(ValueError, match="gradient_accumulation_steps goes with optimizer='auto'"):
         large.compile(optimizer="sgd", gradient_accumulation_steps=2)
+
+
+def test_sequence_heads_freeze_the_unused_pooler(recwarn):
+    from bert_keras import BertSpanQA, BertTextEmbedder, BertTokenClassifier
+
+    keras.utils.set_random_seed(0)
+    tagger = BertTokenClassifier(tiny_encoder(), num_labels=3, dropout=0.0)
+    for model in (tagger, BertSpanQA(tiny_encoder()), BertTextEmbedder(tiny_encoder())):
+        assert not any("pooler" in v.path for v in model.trainable_variables), type(model).__name__
+    classifier = BertClassifier(tiny_encoder(), num_classes=2)
+    assert sum("pooler" in v.path for v in classifier.trainable_variables) == 2  # its head reads the pooler
+
+    features = random_features(batch=8, seq=10)
+    tags = np.random.default_rng(0).integers(0, 3, (8, 10)).astype("int32")
+
+    def missing_gradient_warnings():
+        found = [w for w in recwarn if "Gradients do not exist" in str(w.message)]
+        recwarn.clear()
+        return found
+
+    tagger.compile(learning_rate=1e-3)
+    before = [v.numpy().copy() for v in tagger.encoder.pooler.weights]
+    tagger.fit(features, tags, batch_size=4, epochs=1, verbose=0)
+    assert not missing_gradient_warnings()
+    for value, v in zip(before, tagger.encoder.pooler.weights):
+        np.testing.assert_array_equal(v.numpy(), value)
+    # The control: a trainable pooler under the same head gets no gradient, and Keras says so.
+    control = BertTokenClassifier(tiny_encoder(), num_labels=3, dropout=0.0)
+    for v in control.encoder.pooler.weights:
+        v.trainable = True
+    control.compile(learning_rate=1e-3)
+    control.fit(features, tags, batch_size=4, epochs=1, verbose=0)
+    assert any("pooler" in str(w.message) for w in missing_gradient_warnings())
+    # LoRA keeps the pooler frozen where no head reads it, and trainable where one does.
+    lora_tagger = BertTokenClassifier(tiny_encoder(), num_labels=3)
+    lora_tagger.enable_lora(2)
+    assert not any("pooler" in v.path for v in lora_tagger.trainable_variables)
+    classifier.enable_lora(2)
+    assert sum("pooler" in v.path for v in classifier.trainable_variables) == 2

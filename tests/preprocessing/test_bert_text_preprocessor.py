@@ -160,3 +160,15 @@ def test_long_document_refusals(minilm_tokenizer):
         windows.dataset(["a"], ["b"])
     with pytest.raises(ValueError, match=r"call preprocessor.windows\(texts\)"):
         windows(["a"])
+
+
+def test_tokenize_many_equals_one_call_across_its_chunks(minilm_tokenizer, reviews):
+    texts = (list(reviews) * 14)[:4100]  # two chunks: 4,096 + 4
+    preprocessor = BertTextPreprocessor(minilm_tokenizer, seq_length=16)
+    many = preprocessor.tokenize_many(texts)
+    whole = minilm_tokenizer.tokenize(texts)
+    assert many.shape[0] == 4100
+    np.testing.assert_array_equal(many.row_lengths().numpy(), whole.row_lengths().numpy())
+    np.testing.assert_array_equal(many.flat_values.numpy(), whole.flat_values.numpy())
+    assert int(many.row_lengths().numpy().max()) > 16  # untruncated: seq_length does not apply
+    assert preprocessor.tokenize_many([]).shape[0] == 0
