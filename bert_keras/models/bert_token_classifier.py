@@ -75,17 +75,14 @@ class BertTokenClassifier(EncoderTask):
             num_labels = len(labels)
         if isinstance(num_labels, bool) or not isinstance(num_labels, int) or num_labels < 2:
             raise ValueError(f"num_labels must be an int >= 2, got {num_labels!r}.")
+        if preprocessor is not None:
+            self._check_preprocessor(preprocessor)
         inputs = encoder_inputs()
         sequence = encoder(inputs)["sequence_output"]
         sequence = keras.layers.Dropout(dropout, name="dropout")(sequence)
         logits = keras.layers.Dense(
             num_labels, name="logits", dtype="float32",
             kernel_initializer=keras.initializers.TruncatedNormal(stddev=encoder.initializer_range))(sequence)
-        long_document = getattr(preprocessor, "long_document", "truncate")
-        if long_document not in ("truncate", "windows"):
-            raise ValueError(f"A tagger reads long texts with long_document='truncate' or 'windows' (every piece, "
-                             f"labelled from its max-context window), got {long_document!r}: head_tail would "
-                             "drop the middle's words.")
         super().__init__(inputs=inputs, outputs=logits, **kwargs)
         self.encoder = encoder
         self.num_labels = num_labels
@@ -93,6 +90,13 @@ class BertTokenClassifier(EncoderTask):
         self.labels = labels
         self.preprocessor = preprocessor
         self._freeze_unused_pooler()
+
+    def _check_preprocessor(self, preprocessor):
+        long_document = getattr(preprocessor, "long_document", "truncate")
+        if long_document not in ("truncate", "windows"):
+            raise ValueError(f"A tagger reads long texts with long_document='truncate' or 'windows' (every piece, "
+                             f"labelled from its max-context window), got {long_document!r}: head_tail would "
+                             "drop the middle's words.")
 
     @classmethod
     def from_pretrained(cls, path, labels=None, num_labels=None, seq_length=128, dropout=0.1, precision="auto",

@@ -125,7 +125,11 @@ class EncoderTask(keras.Model):
                     f"The preprocessor's seq_length={preprocessor.seq_length} exceeds the encoder's "
                     f"max_sequence_length={self.encoder.max_sequence_length}; pass seq_length <= "
                     f"{self.encoder.max_sequence_length}.")
+            self._check_preprocessor(preprocessor)
         self._preprocessor = preprocessor
+
+    def _check_preprocessor(self, preprocessor):
+        """A task's own refusals of a preprocessor (raise `ValueError`), at construction and at assignment."""
 
     @staticmethod
     def _load_pretrained(path, seq_length, dropout, precision="auto", **encoder_kwargs):

@@ -192,6 +192,10 @@ def test_long_texts_in_windows_tag_every_word_with_whole_text_offsets(wnut_tagge
     rows = windowed.text_dataset(joined_words, tags, batch_size=64)[0]
     assert sum(int(f["input_word_ids"].shape[0]) for f, _ in rows) == sum(
         len(word_windows([len(minilm_tokenizer.tokenize([x])[0]) for x in w], budget, stride)) for w in joined_words)
+    head_tail = BertTextPreprocessor(minilm_tokenizer, seq_length=48, long_document="head_tail")
     with pytest.raises(ValueError, match="long_document='truncate' or 'windows'"):
-        BertTokenClassifier(model.encoder, labels=model.labels, preprocessor=BertTextPreprocessor(
-            minilm_tokenizer, seq_length=48, long_document="head_tail"))
+        BertTokenClassifier(model.encoder, labels=model.labels, preprocessor=head_tail)
+    kept = windowed.preprocessor
+    with pytest.raises(ValueError, match="got 'head_tail': head_tail would drop the middle's words"):
+        windowed.preprocessor = head_tail  # assigned after construction: the same refusal
+    assert windowed.preprocessor is kept
