@@ -49,6 +49,9 @@ def test_smoke_run_writes_results(tmp_path, capsys):
     assert (explain["steps"], explain["examples"]) == (8, 2) and 0 <= explain["completeness_error"] < 1, explain
     pretrain = [r for r in records if r["name"].startswith("pretrain")]
     assert len(pretrain) == 2 and all(0 <= r["padding_fraction"] < 1 for r in pretrain)
+    [ceiling] = [r for r in records if r["mode"] == "ceiling"]
+    assert ceiling["gflops_end"] > 0 and ceiling["drift"] == round(run.ceiling_drift(ceiling["gflops"],
+                                                                                      ceiling["gflops_end"]), 3)
     table = capsys.readouterr().out
     assert "keras_hub" in table and "ceiling" in table and "bf16" in table and "peak RSS" in table
     assert "ms/review" in table
@@ -61,3 +64,12 @@ def test_flops_formula_counts_base_as_published():
     assert models.flops_per_sequence("base", 128, training=True) == 6 * n * 128 + 12 * 12 * 128 ** 2 * 768
     assert models.flops_per_sequence("base", 128, training=False) * 3 == \
         models.flops_per_sequence("base", 128, training=True)
+
+
+def test_a_ceiling_that_moves_during_the_run_is_flagged():
+    # The 2026-12-04 run: 242.3 GFLOP/s at its start (another job beside it), 465 alone.
+    warning = run.ceiling_warning(242.3, 465.0)
+    assert "moved from 242.3 to 465.0 GFLOP/s (48%)" in warning and "rerun" in warning
+    assert run.ceiling_warning(465.0, 420.0) is None  # 10%: this VM's ordinary drift
+    assert run.table([{"name": "fp32 matmul 4096", "mode": "ceiling", "gflops": 242.3, "gflops_tensorflow": 242.3,
+                       "gflops_numpy": 114.5, "gflops_end": 465.0, "warning": warning}]).count("moved from") == 1
