@@ -34,6 +34,8 @@ import types
 
 import numpy as np
 
+from benchmarks.timing import hf_bert_config, time_steps
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATASHEET_BF16_TFLOPS = 989.0  # H100 / H200 SXM dense bf16 (NVIDIA's datasheet, without sparsity)
 IMPLS = ("bert_keras", "keras_hub", "transformers", "transformers_compile")
@@ -57,51 +59,38 @@ def _write(out, records):
 
 
 def _timed_runs(step, steps, runs, sync):
-    times = []
-    for _ in range(runs):
-        sync()
-        start = time.perf_counter()
+    """Seconds per step of each of `runs` timed runs of `steps` calls of `step`, each run ended by `sync`
+    (the GPU's queue drained); call after warm-up and a `sync`."""
+    def one_run():
         for _ in range(steps):
             step()
         sync()
-        times.append((time.perf_counter() - start) / steps)
-    return times
+    return [t / steps for t in time_steps(one_run, 0, runs)]
 
 
 def _keras_model(impl, config_name):
+    """(model, feature-dict -> its inputs): ours as `BertClassifier` builds it (the last block for [CLS] only),
+    keras-hub's from `benchmarks.models.build`."""
     import keras
-    from benchmarks.models import VOCAB_SIZE
-    from bert_keras import configs
-    c = configs.named_config(config_name, vocab_size=VOCAB_SIZE)
-    if impl == "bert_keras":
-        from bert_keras.models.bert_encoder import BertEncoder
-        encoder = BertEncoder(**c)
-        inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name)
-                  for name in ("input_word_ids", "input_mask", "input_type_ids")}
-        pooled = keras.layers.Dropout(c["dropout"])(encoder.pooled_output_from(inputs))
-        logits = keras.layers.Dense(2, dtype="float32", kernel_initializer=keras.initializers.TruncatedNormal(
-            stddev=c["initializer_range"]))(pooled)
-        return keras.Model(inputs, logits), lambda f: f
-    import keras_hub
-    backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=c["vocab_size"], num_layers=c["num_layers"], num_heads=c["num_heads"],
-        hidden_dim=c["hidden_dim"], intermediate_dim=c["intermediate_dim"], dropout=c["dropout"],
-        max_sequence_length=c["max_sequence_length"], num_segments=c["type_vocab_size"])
-    model = keras_hub.models.BertTextClassifier(backbone, num_classes=2, preprocessor=None, dropout=c["dropout"])
-    return model, lambda f: {"token_ids": f["input_word_ids"], "segment_ids": f["input_type_ids"],
-                             "padding_mask": f["input_mask"]}
+    from benchmarks import models
+    if impl == "keras_hub":
+        return models.build(impl, config_name)
+    from bert_keras.models.bert_encoder import INPUT_NAMES, BertEncoder
+    c = models.encoder_config(config_name)
+    encoder = BertEncoder(**c)
+    inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in INPUT_NAMES}
+    pooled = keras.layers.Dropout(c["dropout"])(encoder.pooled_output_from(inputs))
+    logits = keras.layers.Dense(2, dtype="float32", kernel_initializer=keras.initializers.TruncatedNormal(
+        stddev=c["initializer_range"]))(pooled)
+    return keras.Model(inputs, logits), lambda f: f
 
 
 def _keras_device():
-    if keras_backend() == "jax":
+    import keras
+    if keras.config.backend() == "jax":
         import jax
         return str(jax.devices()[0])
     return None
-
-
-def keras_backend():
-    import keras
-    return keras.config.backend()
 
 
 def measure_keras(impl, config_name, batches, seq, steps, runs):
@@ -130,14 +119,8 @@ def measure_transformers(config_name, batches, seq, steps, runs, compiled):
     """Yields (batch, s per step of each run, settings) for transformers' BERT classifier, built once."""
     import torch
     import transformers
-    from benchmarks.models import VOCAB_SIZE, synthetic_batch
-    from bert_keras import configs
-    c = configs.named_config(config_name, vocab_size=VOCAB_SIZE)
-    config = transformers.BertConfig(
-        vocab_size=c["vocab_size"], hidden_size=c["hidden_dim"], num_hidden_layers=c["num_layers"],
-        num_attention_heads=c["num_heads"], intermediate_size=c["intermediate_dim"],
-        max_position_embeddings=c["max_sequence_length"], type_vocab_size=c["type_vocab_size"], num_labels=2,
-        attn_implementation="sdpa")
+    from benchmarks.models import synthetic_batch
+    config = hf_bert_config(config_name)
     device = "cuda" if torch.cuda.is_available() else "cpu"  # cpu: only to try the script without a GPU
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     model = transformers.BertForSequenceClassification(config).to(device).train()
@@ -166,6 +149,7 @@ def measure_transformers(config_name, batches, seq, steps, runs, compiled):
         times = _timed_runs(step, steps, runs, sync)
         yield batch, times, dict(backend="torch", torch=torch.__version__, transformers=transformers.__version__,
                                  precision="autocast_bfloat16", torch_compile=compiled,
+                                 attention=model.config._attn_implementation,
                                  first_step_s=round(compile_s, 1), last_loss=loss.item())
 
 

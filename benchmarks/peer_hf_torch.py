@@ -19,7 +19,7 @@ import json
 import sys
 import time
 
-from benchmarks.timing import SIZES, summary, time_steps
+from benchmarks.timing import hf_bert_config, summary, time_steps
 
 
 def _autocast(spec):
@@ -156,7 +156,7 @@ def explain(spec):
 def main(argv):
     import numpy as np
     import torch
-    from transformers import BertConfig, BertForSequenceClassification
+    from transformers import BertForSequenceClassification
 
     spec = json.loads(argv[1])
     if spec["kind"] in ("train_real", "infer_real"):
@@ -169,11 +169,8 @@ def main(argv):
                   "threads": torch.get_num_threads(), **explain(spec)}
         print("RESULT " + json.dumps(record))
         return
-    layers, hidden = SIZES[spec["config"]]
-    config = BertConfig(vocab_size=30522, hidden_size=hidden, num_hidden_layers=layers,
-                        num_attention_heads=hidden // 64, intermediate_size=4 * hidden, num_labels=2)
     torch.manual_seed(0)
-    model = BertForSequenceClassification(config)
+    model = BertForSequenceClassification(hf_bert_config(spec["config"]))
     rng = np.random.default_rng(0)
     batch, seq = spec["batch"], spec["seq"]
     ids = torch.tensor(rng.integers(1000, 30522, size=(batch, seq)), dtype=torch.long)

@@ -249,7 +249,6 @@ def run_all(profile, runs, peers):
     again = measure({"kind": "matmul", "n": n, "warmup": warmup, "runs": runs})
     if "gflops" in again:
         ceiling_record["gflops_end"] = again["gflops"]
-        ceiling_record["drift"] = round(ceiling_drift(gflops, again["gflops"]), 3)
         warning = ceiling_warning(gflops, again["gflops"])
         log(f"  ceiling {again['gflops']:.1f} GFLOP/s at the end" + (f"\n  ! {warning}" if warning else ""))
         if warning:

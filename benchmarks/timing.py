@@ -1,7 +1,8 @@
 """What every benchmark worker shares, ours and the peers' in their own venvs alike: numpy only, no TensorFlow.
 
 `summary` turns per-run seconds into the record fields (median seq/s and the min/max range); `time_steps` is
-the warm-up + timed loop of the peers; `SIZES` the named encoder sizes (layers, hidden) the peers build.
+the warm-up + timed loop of the peers; `SIZES` the named encoder sizes (layers, hidden) the peers build, and
+`hf_bert_config` transformers' `BertConfig` of one.
 """
 
 import time
@@ -9,6 +10,14 @@ import time
 # The sizes of `bert_keras.configs` (layers, hidden); heads = hidden / 64, intermediate = 4 x hidden.
 SIZES = {"tiny": (2, 128), "mini": (4, 256), "small": (4, 512), "medium": (8, 512), "base": (12, 768),
          "large": (24, 1024)}
+
+
+def hf_bert_config(name, num_labels=2):
+    """transformers' `BertConfig` of the named size (BERT's uncased vocab, 512 positions, 2 segments)."""
+    from transformers import BertConfig
+    layers, hidden = SIZES[name]
+    return BertConfig(vocab_size=30522, hidden_size=hidden, num_hidden_layers=layers,
+                      num_attention_heads=hidden // 64, intermediate_size=4 * hidden, num_labels=num_labels)
 
 
 def summary(times, items_per_run):

@@ -102,13 +102,11 @@ class BertSpanQA(EncoderTask):
         self.preprocessor = preprocessor
         self._freeze_unused_pooler()
 
-    @EncoderTask.preprocessor.setter
-    def preprocessor(self, preprocessor):
-        if preprocessor is not None and preprocessor.seq_length - self.max_query_length - 3 < 1:
+    def _check_preprocessor(self, preprocessor):
+        if preprocessor.seq_length - self.max_query_length - 3 < 1:
             raise ValueError(f"seq_length={preprocessor.seq_length} leaves no room for context after a "
                              f"{self.max_query_length}-token question (max_query_length); raise seq_length or lower "
                              "max_query_length.")
-        EncoderTask.preprocessor.fset(self, preprocessor)
 
     @classmethod
     def from_pretrained(cls, path, seq_length=384, dropout=0.1, precision="auto", lora_rank=None, **kwargs):

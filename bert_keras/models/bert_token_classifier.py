@@ -75,8 +75,6 @@ class BertTokenClassifier(EncoderTask):
             num_labels = len(labels)
         if isinstance(num_labels, bool) or not isinstance(num_labels, int) or num_labels < 2:
             raise ValueError(f"num_labels must be an int >= 2, got {num_labels!r}.")
-        if preprocessor is not None:
-            self._check_preprocessor(preprocessor)
         inputs = encoder_inputs()
         sequence = encoder(inputs)["sequence_output"]
         sequence = keras.layers.Dropout(dropout, name="dropout")(sequence)

@@ -50,8 +50,8 @@ def test_smoke_run_writes_results(tmp_path, capsys):
     pretrain = [r for r in records if r["name"].startswith("pretrain")]
     assert len(pretrain) == 2 and all(0 <= r["padding_fraction"] < 1 for r in pretrain)
     [ceiling] = [r for r in records if r["mode"] == "ceiling"]
-    assert ceiling["gflops_end"] > 0 and ceiling["drift"] == round(run.ceiling_drift(ceiling["gflops"],
-                                                                                      ceiling["gflops_end"]), 3)
+    assert ceiling["gflops_end"] > 0
+    assert ceiling.get("warning") == run.ceiling_warning(ceiling["gflops"], ceiling["gflops_end"])
     table = capsys.readouterr().out
     assert "keras_hub" in table and "ceiling" in table and "bf16" in table and "peak RSS" in table
     assert "ms/review" in table
