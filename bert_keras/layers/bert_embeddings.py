@@ -8,6 +8,8 @@ keeps the sequence-length check (longer than the position table -> a clear error
 import keras
 from keras import ops
 
+from bert_keras.layers.packed_random_dropout import PackedRandomDropout
+
 
 @keras.saving.register_keras_serializable(package="bert_keras")
 class BertEmbeddings(keras.layers.Layer):
@@ -55,7 +57,11 @@ class BertEmbeddings(keras.layers.Layer):
         self.initializer_range = initializer_range
         self.layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_epsilon, dtype=self.dtype_policy, name="layer_norm")
-        self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy, name="dropout")
+        self.dropout_layer = PackedRandomDropout(dropout, dtype=self.dtype_policy, name="dropout")
+        # Under mixed precision Keras would cast every variable this layer reads, the whole [vocab, hidden] word
+        # table included (23M values for BERT-base, 5 ms of a 260 ms batch-8 forward pass on 2 Zen 5 cores), before
+        # the lookup; `from_word_vectors` casts the looked-up rows instead (as keras.layers.Embedding does).
+        self.autocast = False
 
     def build(self, word_ids_shape, type_ids_shape=None):
         seq_len = word_ids_shape[-1] if word_ids_shape else None
@@ -88,7 +94,7 @@ class BertEmbeddings(keras.layers.Layer):
         self._check_length(word_vectors.shape[-2])
         seq_len = ops.shape(word_vectors)[-2]
         x = ops.cast(word_vectors, self.compute_dtype)
-        # Cast explicitly: called directly (not through __call__), Keras does not autocast the variables.
+        # Cast explicitly: the variables are not autocast (see __init__).
         x = x + ops.cast(ops.take(self.token_type_embeddings, type_ids, axis=0), self.compute_dtype)
         x = x + ops.cast(ops.expand_dims(self.position_embeddings[:seq_len], 0), self.compute_dtype)
         x = self.layer_norm(x)

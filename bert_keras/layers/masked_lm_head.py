@@ -9,6 +9,7 @@ package's `BertEmbeddings`, and its weight names do not line up with Google's `c
 import keras
 from keras import ops
 
+from bert_keras.layers.fused_dense import FusedDense
 from bert_keras.layers.transformer_block import get_activation
 
 
@@ -49,9 +50,8 @@ class BertMaskedLMHead(keras.layers.Layer):
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
         self.initializer_range = initializer_range
-        self._activation_fn = get_activation(activation)
-        self.dense = keras.layers.Dense(
-            embeddings.hidden_dim, dtype=self.dtype_policy, name="dense",
+        self.dense = FusedDense(
+            embeddings.hidden_dim, activation=get_activation(activation), dtype=self.dtype_policy, name="dense",
             kernel_initializer=keras.initializers.TruncatedNormal(stddev=initializer_range))
         self.layer_norm = keras.layers.LayerNormalization(epsilon=layer_norm_epsilon, dtype=self.dtype_policy,
                                                           name="layer_norm")
@@ -76,7 +76,7 @@ class BertMaskedLMHead(keras.layers.Layer):
     def call(self, sequence_output, masked_positions):
         positions = ops.cast(masked_positions, "int32")
         x = ops.take_along_axis(sequence_output, positions[:, :, None], axis=1)
-        x = self.layer_norm(self._activation_fn(self.dense(x)))
+        x = self.layer_norm(self.dense(x))
         table = ops.cast(self._embeddings.word_embeddings, x.dtype)
         logits = ops.matmul(x, ops.transpose(table))
         return ops.cast(logits, "float32") + ops.cast(self.output_bias, "float32")

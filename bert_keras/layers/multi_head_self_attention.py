@@ -13,6 +13,9 @@ import math
 import keras
 from keras import ops
 
+from bert_keras.layers.fused_dense import FusedDense
+from bert_keras.layers.packed_random_dropout import PackedRandomDropout
+
 
 @keras.saving.register_keras_serializable(package="bert_keras")
 class MultiHeadSelfAttention(keras.layers.Layer):
@@ -57,11 +60,11 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         self.attention_dropout = attention_dropout
         self.initializer_range = initializer_range
         init = keras.initializers.TruncatedNormal(stddev=initializer_range)
-        self.query_key_value = keras.layers.Dense(
+        self.query_key_value = FusedDense(
             3 * hidden_dim, kernel_initializer=init, dtype=self.dtype_policy, name="query_key_value")
-        self.output_dense = keras.layers.Dense(
+        self.output_dense = FusedDense(
             hidden_dim, kernel_initializer=init, dtype=self.dtype_policy, name="output_dense")
-        self.probs_dropout = keras.layers.Dropout(attention_dropout, dtype=self.dtype_policy, name="probs_dropout")
+        self.probs_dropout = PackedRandomDropout(attention_dropout, dtype=self.dtype_policy, name="probs_dropout")
 
     def build(self, x_shape, padding_mask_shape=None):
         if x_shape[-1] != self.hidden_dim:

@@ -8,15 +8,23 @@ and `first_token_only` for why those matter); the rest (two residual + LayerNorm
 import keras
 
 from bert_keras.configs import SUPPORTED_ACTIVATIONS
+from bert_keras.layers.fused_dense import FusedDense
 from bert_keras.layers.multi_head_self_attention import MultiHeadSelfAttention
+from bert_keras.layers.packed_random_dropout import PackedRandomDropout
+
+
+@keras.saving.register_keras_serializable(package="bert_keras")
+def gelu_approximate(x):
+    """GELU in its tanh form (Google's `modeling.py`, Hugging Face's `gelu_new`)."""
+    return keras.activations.gelu(x, approximate=True)
 
 
 def get_activation(name):
-    """Maps `gelu` (exact erf), `gelu_approximate` (tanh form) and `relu` to callables."""
+    """Maps `gelu` (exact erf), `gelu_approximate` (tanh form) and `relu` to serializable Keras activations."""
     if name == "gelu":
-        return lambda x: keras.activations.gelu(x, approximate=False)
+        return keras.activations.gelu  # approximate=False by default: the exact erf form
     if name == "gelu_approximate":
-        return lambda x: keras.activations.gelu(x, approximate=True)
+        return gelu_approximate
     if name == "relu":
         return keras.activations.relu
     raise ValueError(f"Unknown activation {name!r}; use one of {list(SUPPORTED_ACTIVATIONS)}.")
@@ -64,18 +72,18 @@ class TransformerBlock(keras.layers.Layer):
         self.layer_norm_epsilon = layer_norm_epsilon
         self.initializer_range = initializer_range
         self.activation = activation
-        self._activation_fn = get_activation(activation)
         init = keras.initializers.TruncatedNormal(stddev=initializer_range)
         policy = self.dtype_policy
         self.attention = MultiHeadSelfAttention(
             hidden_dim, num_heads, attention_dropout, initializer_range, dtype=policy, name="attention")
-        self.attention_dropout_layer = keras.layers.Dropout(dropout, dtype=policy, name="attention_output_dropout")
+        self.attention_dropout_layer = PackedRandomDropout(dropout, dtype=policy, name="attention_output_dropout")
         self.attention_layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_epsilon, dtype=policy, name="attention_layer_norm")
-        self.intermediate_dense = keras.layers.Dense(
-            intermediate_dim, kernel_initializer=init, dtype=policy, name="intermediate_dense")
-        self.output_dense = keras.layers.Dense(hidden_dim, kernel_initializer=init, dtype=policy, name="output_dense")
-        self.output_dropout = keras.layers.Dropout(dropout, dtype=policy, name="output_dropout")
+        # The activation belongs to the dense layer so that TensorFlow fuses matmul, bias and GELU (FusedDense).
+        self.intermediate_dense = FusedDense(intermediate_dim, activation=get_activation(activation),
+                                             kernel_initializer=init, dtype=policy, name="intermediate_dense")
+        self.output_dense = FusedDense(hidden_dim, kernel_initializer=init, dtype=policy, name="output_dense")
+        self.output_dropout = PackedRandomDropout(dropout, dtype=policy, name="output_dropout")
         self.output_layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_epsilon, dtype=policy, name="output_layer_norm")
 
@@ -100,7 +108,7 @@ class TransformerBlock(keras.layers.Layer):
         if first_token_only:
             x = x[:, :1]
         x = self.attention_layer_norm(x + self.attention_dropout_layer(attended, training=training))
-        h = self._activation_fn(self.intermediate_dense(x))
+        h = self.intermediate_dense(x)
         x = self.output_layer_norm(x + self.output_dropout(self.output_dense(h), training=training))
         if return_attention_probs:
             return x, probs
