@@ -58,21 +58,23 @@ class BertEmbeddings(keras.layers.Layer):
         self.layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_epsilon, dtype=self.dtype_policy, name="layer_norm")
         self.dropout_layer = PackedRandomDropout(dropout, dtype=self.dtype_policy, name="dropout")
-        # Under mixed precision Keras would cast every variable this layer reads, the whole [vocab, hidden] word
-        # table included (23M values for BERT-base, 5 ms of a 260 ms batch-8 forward pass on 2 Zen 5 cores), before
-        # the lookup; `from_word_vectors` casts the looked-up rows instead (as keras.layers.Embedding does).
-        self.autocast = False
 
     def build(self, word_ids_shape, type_ids_shape=None):
         seq_len = word_ids_shape[-1] if word_ids_shape else None
         self._check_length(seq_len)
         init = keras.initializers.TruncatedNormal(stddev=self.initializer_range)
+        # autocast=False: under mixed precision Keras would cast the whole [vocab, hidden] word table (23M values
+        # for BERT-base: 5 ms of a 260 ms batch-8 forward pass on 2 Zen 5 cores) before the lookup at every call;
+        # `from_word_vectors` casts the looked-up rows instead. (The layer's own `autocast = False` is not enough:
+        # Keras ignores it when no outer layer has opened an autocast scope.)
         self.word_embeddings = self.add_weight(
-            name="word_embeddings", shape=(self.vocab_size, self.hidden_dim), initializer=init)
+            name="word_embeddings", shape=(self.vocab_size, self.hidden_dim), initializer=init, autocast=False)
         self.token_type_embeddings = self.add_weight(
-            name="token_type_embeddings", shape=(self.type_vocab_size, self.hidden_dim), initializer=init)
+            name="token_type_embeddings", shape=(self.type_vocab_size, self.hidden_dim), initializer=init,
+            autocast=False)
         self.position_embeddings = self.add_weight(
-            name="position_embeddings", shape=(self.max_sequence_length, self.hidden_dim), initializer=init)
+            name="position_embeddings", shape=(self.max_sequence_length, self.hidden_dim), initializer=init,
+            autocast=False)
         self.layer_norm.build((None, None, self.hidden_dim))
         self.built = True
 
@@ -93,10 +95,11 @@ class BertEmbeddings(keras.layers.Layer):
         such as integrated gradients differentiate), then LayerNorm and dropout."""
         self._check_length(word_vectors.shape[-2])
         seq_len = ops.shape(word_vectors)[-2]
-        x = ops.cast(word_vectors, self.compute_dtype)
-        # Cast explicitly: the variables are not autocast (see __init__).
-        x = x + ops.cast(ops.take(self.token_type_embeddings, type_ids, axis=0), self.compute_dtype)
-        x = x + ops.cast(ops.expand_dims(self.position_embeddings[:seq_len], 0), self.compute_dtype)
+        # The sum in the tables' dtype (float32 under mixed precision, as Hugging Face's under autocast): the
+        # LayerNorm computes in float32 anyway and returns the compute dtype.
+        x = ops.cast(word_vectors, self.word_embeddings.dtype)
+        x = x + ops.take(self.token_type_embeddings, type_ids, axis=0)
+        x = x + ops.expand_dims(self.position_embeddings[:seq_len], 0)
         x = self.layer_norm(x)
         return self.dropout_layer(x, training=training)
 
