@@ -39,8 +39,12 @@ class FusedDense(keras.layers.Dense):
             return super().call(inputs, training=training)
         import tensorflow as tf
 
-        kernel = self.kernel
-        rank = len(inputs.shape)
+        kernel = tf.convert_to_tensor(self.kernel)  # autocast to the compute dtype inside the layer's call
+        rank = inputs.shape.rank if isinstance(inputs, tf.Tensor) else None
+        if rank is None or rank < 2 or inputs.dtype != kernel.dtype:
+            # Sparse or unknown-rank inputs, integer inputs or a layer called outside its autocast scope: Keras's
+            # `ops.matmul` / `ops.add` handle those (casts to a common dtype, sparse paths).
+            return super().call(inputs, training=training)
         x = inputs if rank == 2 else tf.reshape(inputs, [-1, kernel.shape[0]])
         y = tf.matmul(x, kernel)
         if self.bias is not None:

@@ -83,7 +83,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
 
     def call(self, x, padding_mask, training=None, return_attention_probs=False, first_token_only=False):
         batch, seq = ops.shape(x)[0], ops.shape(x)[1]
-        if first_token_only:
+        if first_token_only and not self.query_key_value.quantization_mode:
             # Only the first position's output is wanted (the last block under a pooled-output head): keys
             # and values for every token, the query for the first token alone, from the same fused kernel.
             kernel = ops.cast(self.query_key_value.kernel, self.compute_dtype)
@@ -94,6 +94,8 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         else:
             q, k, v = ops.split(self.query_key_value(x), 3, axis=-1)
             query_length = seq
+            if first_token_only:  # a quantized projection: its kernel is only right through the layer's call
+                q, query_length = q[:, :1], 1
         q = self._split_heads(q, batch, query_length)
         k = self._split_heads(k, batch, seq)
         v = self._split_heads(v, batch, seq)

@@ -20,7 +20,9 @@ _HALF_WORD = 65536
 class PackedRandomDropout(keras.layers.Dropout):
     """`keras.layers.Dropout` with two 16-bit decisions per 32-bit random word (TensorFlow backend).
 
-    Same constructor and behaviour as `keras.layers.Dropout`; the rate is rounded to a multiple of 1/65536.
+    Same constructor and behaviour as `keras.layers.Dropout`; the rate is rounded to a multiple of 1/65536 (rates
+    under 2**-17 or within 2**-17 of 1 go to Keras's own draw). A seed gives other masks than Keras's `Dropout`
+    with the same seed.
 
     Example:
     >>> import numpy as np
@@ -33,16 +35,13 @@ class PackedRandomDropout(keras.layers.Dropout):
     """
 
     def call(self, inputs, training=False):
-        if (not training or self.rate <= 0 or self.rate >= 1 or self.noise_shape is not None
-                or keras.backend.backend() != "tensorflow"):
+        threshold = int(round(self.rate * _HALF_WORD))
+        if (not training or self.noise_shape is not None or keras.backend.backend() != "tensorflow"
+                or not 0 < threshold < _HALF_WORD or not keras.backend.is_float_dtype(inputs.dtype)):
+            # Rates under 2**-17 or within 2**-17 of 1, a noise shape, integer inputs: Keras's Dropout.
             return super().call(inputs, training=training)
         import tensorflow as tf
 
-        threshold = int(round(self.rate * _HALF_WORD))
-        if threshold == 0:
-            return inputs
-        if threshold >= _HALF_WORD:
-            return super().call(inputs, training=training)
         seed = tf.cast(tf.math.floormod(self.seed_generator.next(), tf.int32.max - 1), tf.int32)
         size = tf.size(inputs)
         words = tf.random.stateless_uniform([(size + 1) // 2], seed, minval=None, maxval=None, dtype=tf.uint32)

@@ -33,3 +33,17 @@ def test_block_first_token_matches_full(inputs):
     first = block(x, mask, first_token_only=True).numpy()
     assert first.shape == (3, 1, 16)
     np.testing.assert_allclose(first[:, 0], full[:, 0], atol=1e-5)
+
+
+def test_int8_quantized_attention_first_token_matches_full(inputs):
+    # Quantized, Dense's `kernel` is the raw int8 table (its scales apply inside the layer's call): the [CLS]-only
+    # path must go through the layer, or the last block of a quantized classifier reads unscaled weights.
+    x, mask = inputs
+    layer = MultiHeadSelfAttention(16, 4, attention_dropout=0.0)
+    reference = layer(x, mask).numpy()[:, 0]
+    layer.query_key_value.quantize("int8")
+    layer.output_dense.quantize("int8")
+    full = layer(x, mask).numpy()[:, 0]
+    first = layer(x, mask, first_token_only=True).numpy()[:, 0]
+    np.testing.assert_allclose(first, full, atol=1e-6)
+    assert np.abs(full - reference).max() < 0.05 * np.abs(reference).max()  # int8 is close to float32

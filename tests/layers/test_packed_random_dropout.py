@@ -57,12 +57,27 @@ def test_bfloat16_inputs_and_odd_sizes_under_xla():
     fn = tf.function(lambda x: layer(x, training=True), jit_compile=True)
     out = fn(tf.ones((3, 5, 7), tf.bfloat16))
     assert out.dtype == tf.bfloat16 and out.shape == (3, 5, 7)
-    assert set(np.unique(out.numpy().astype("float32")).tolist()) <= {0.0, float(tf.cast(65536 / 58982, tf.bfloat16))}
+    values = out.numpy().astype("float32")
+    assert set(np.unique(values).tolist()) == {0.0, float(tf.cast(65536 / 58982, tf.bfloat16))}
+    big = fn(tf.ones((64, 999), tf.bfloat16)).numpy().astype("float32")
+    assert abs((big == 0).mean() - 0.1) < 0.006
 
 
 def test_noise_shape_falls_back_to_keras():
     out = np.asarray(PackedRandomDropout(0.5, noise_shape=(4, 1), seed=0)(np.ones((4, 6), "float32"), training=True))
     assert all(len(set(row.tolist())) == 1 for row in out)  # one decision per row, as Keras's Dropout does
+
+
+def test_integer_inputs_behave_as_keras_dropout():
+    ids = np.arange(12, dtype="int32").reshape(3, 4)
+    ours, theirs = PackedRandomDropout(0.5, seed=4), keras.layers.Dropout(0.5, seed=4)
+    try:
+        expected = np.asarray(theirs(ids, training=True))
+    except Exception as error:  # Keras refuses: so must we, with its error
+        with pytest.raises(type(error)):
+            ours(ids, training=True)
+    else:
+        np.testing.assert_array_equal(np.asarray(ours(ids, training=True)), expected)
 
 
 def test_config_round_trip():
