@@ -253,7 +253,8 @@ class EncoderTask(keras.Model):
 
     def copy_weights_to(self, other):
         """Copies this model's weights into `other`, a model of the same architecture (another precision, or
-        without LoRA: a LoRA layer gives its merged kernel, as in a .keras file)."""
+        without LoRA: a LoRA layer gives its merged kernel, as in a .keras file; a layer quantized by
+        `Model.quantize` is quantized the same way in `other`)."""
         # Layers with weights only: the preprocessor (none) may sit elsewhere in the order when it was set after
         # construction.
         source = [layer for layer in self._flatten_layers(include_self=False) if layer.weights]
@@ -261,6 +262,9 @@ class EncoderTask(keras.Model):
         if [type(layer) for layer in source] != [type(layer) for layer in target]:
             raise ValueError(f"{type(self).__name__}.copy_weights_to: the other model's layers differ from this one's.")
         for src, dst in zip(source, target):
+            mode = getattr(src, "quantization_mode", None)
+            if mode and getattr(dst, "quantization_mode", None) != mode:
+                dst.quantize(mode)  # a quantized layer (Model.quantize) saves its quantized variables and scales
             store = {}
             src.save_own_variables(store)  # a LoRA layer saves its merged kernel, as in a .keras file
             if store:

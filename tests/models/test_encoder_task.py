@@ -95,6 +95,26 @@ def test_plain_copy_changes_precision_and_shares_nothing(minilm_dir, reviews):
     assert not np.allclose(copy.encoder.weights[0].numpy(), model.encoder.weights[0].numpy())
 
 
+def test_int8_quantized_model_copies_exports_and_serves(minilm_dir, reviews, tmp_path):
+    # Keras's Model.quantize("int8") on our classifier: every dense layer of the encoder quantizes (FusedDense
+    # included), the [CLS]-only last block reads the scaled weights, and the export (built on plain_copy) carries
+    # the quantized layers to TF Serving's loader with the Keras model's numbers.
+    model = _text_classifier(minilm_dir)
+    texts = reviews[0][:16]
+    reference = model.predict(texts, verbose=0)
+    model.quantize("int8")
+    dense = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.Dense)]
+    assert dense and all(layer.quantization_mode == "int8" for layer in dense)
+    quantized = model.predict(texts, verbose=0)
+    assert np.abs(quantized - reference).max() < 0.05
+    copy = model.plain_copy()
+    np.testing.assert_allclose(copy.predict(texts, verbose=0), quantized, atol=1e-6)
+    path = model.export(str(tmp_path / "int8"), explain_steps=0)
+    out = load_in_fresh_process(path, {"serving_default": {"text": list(texts)}}, tmp_path)
+    for loader in ("tf1", "tf2"):
+        np.testing.assert_allclose(out[f"{loader}/serving_default/probabilities"], quantized, atol=1e-4)
+
+
 def _accumulation_run(batch_size, accumulation_steps, features, labels, init_weights):
     model = BertClassifier(tiny_encoder(), num_classes=2, dropout=0.0)
     model.set_weights(init_weights)
