@@ -41,7 +41,7 @@ class FusedDense(keras.layers.Dense):
 
         kernel = tf.convert_to_tensor(self.kernel)  # autocast to the compute dtype inside the layer's call
         rank = inputs.shape.rank if isinstance(inputs, tf.Tensor) else None
-        if rank is None or rank < 2 or inputs.dtype != kernel.dtype:
+        if rank is None or inputs.dtype != kernel.dtype:  # (rank >= 2: Dense's input_spec)
             # Sparse or unknown-rank inputs, integer inputs or a layer called outside its autocast scope: Keras's
             # `ops.matmul` / `ops.add` handle those (casts to a common dtype, sparse paths).
             return super().call(inputs, training=training)

@@ -79,10 +79,16 @@ def test_inputs_keras_dense_reconciles_go_to_it():
     ours, theirs = _pair(16)
     ids = np.arange(10, dtype="int32").reshape(2, 5, 1).repeat(8, axis=-1)  # integers: ops.matmul casts
     np.testing.assert_allclose(np.asarray(ours(ids)), np.asarray(theirs(ids)), rtol=1e-5, atol=1e-5)
-    x = np.random.default_rng(5).normal(size=(2, 5, 8)).astype("float32")
-    mixed = FusedDense(16, dtype="mixed_bfloat16")
+    # Called outside its autocast scope (`.call` directly): a bfloat16 input meets the float32 kernel, which a bare
+    # tf.matmul refuses; Keras's Dense computes in the common dtype.
+    x = tf.cast(np.random.default_rng(5).normal(size=(2, 5, 8)), tf.bfloat16)
+    mixed, plain = FusedDense(16, dtype="mixed_bfloat16"), keras.layers.Dense(16, dtype="mixed_bfloat16")
     mixed(x)
-    assert mixed.call(x).dtype == "float32"  # called outside its autocast scope: float32 kernel and input
+    plain(x)
+    plain.set_weights(mixed.get_weights())
+    out = mixed.call(x)
+    assert out.dtype == plain.call(x).dtype
+    np.testing.assert_allclose(np.asarray(out, "float32"), np.asarray(plain.call(x), "float32"), rtol=1e-5, atol=1e-5)
 
 
 def test_keras_file_round_trip_in_safe_mode(tmp_path):
