@@ -57,7 +57,7 @@ def test_amsgrad_falls_back_to_keras_update():
 
 
 def test_gradient_accumulation_matches_keras_adamw():
-    # Clipping, decay and the update run inside the accumulation's cond branch: the clipping scale stays there.
+    # Clipping, decay and the update run inside the accumulation's cond branch, on the mean of 3 gradients.
     expected = _train_variables(_make(keras.optimizers.AdamW, gradient_accumulation_steps=3), steps=9)
     fused = _train_variables(_make(FusedAdamW, gradient_accumulation_steps=3), steps=9)
     for a, b in zip(expected, fused):
