@@ -56,12 +56,13 @@ class FusedDense(keras.layers.Dense):
             y = tf.nn.bias_add(y, self.bias)
         if self.activation is not None:
             approximate = _GELU_FORMS.get(getattr(self.activation, "__name__", None))
-            if training and approximate is not None and y.dtype in (tf.float16, tf.bfloat16, tf.float32):
+            # imported here: the module imports TensorFlow, absent on JAX runs
+            from bert_keras.layers import fused_gelu
+
+            if training and approximate is not None and y.dtype in fused_gelu.DTYPES:
                 # Training: the gradient needs the pre-activation, so grappler cannot fuse the GELU into the
                 # matmul; one XLA loop each way instead of a dozen element-wise ops (see `fused_gelu`).
-                from bert_keras.layers.fused_gelu import gelu_fused  # imports TensorFlow (absent on JAX runs)
-
-                y = gelu_fused(y, approximate=approximate)
+                y = fused_gelu.gelu_fused(y, approximate=approximate)
             else:
                 y = self.activation(y)
         if rank == 2:

@@ -19,7 +19,8 @@ import tensorflow as tf
 _SQRT_HALF = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _TANH_SCALE = math.sqrt(2.0 / math.pi)
-_DTYPES = (tf.float16, tf.bfloat16, tf.float32)
+# The dtypes `gelu_fused` takes (and `FusedDense` sends it).
+DTYPES = (tf.float16, tf.bfloat16, tf.float32)
 
 
 @tf.function(jit_compile=True, reduce_retracing=True)
@@ -61,7 +62,7 @@ def gelu_fused(z, approximate=False):
     >>> round(float(gelu_fused(tf.constant(1.0))), 5)
     0.84134
     """
-    if z.dtype not in _DTYPES:
+    if z.dtype not in DTYPES:
         raise ValueError(f"gelu_fused takes float16, bfloat16 or float32 tensors, got {z.dtype.name}; use tf.nn.gelu.")
     forward, gradient = (_gelu_tanh, _gelu_tanh_grad) if approximate else (_gelu_exact, _gelu_exact_grad)
 
