@@ -30,7 +30,8 @@ Measures, each figure the median of `--runs` timed repetitions after warm-up (mi
   `infer_real`: `predict` of 4,096 at batch 64; all-MiniLM-L6-v2's architecture, sequence length 128,
   tokenization included, one timed pass after a warm-up on 256): our `BertClassifier` with its preprocessor vs
   keras-hub's `BertTextClassifier` with its preprocessor (and, with `--peers`, transformers on PyTorch with
-  `DataCollatorWithPadding` and length-grouped batches); seq/s, real tokens/s and the padding fraction.
+  `DataCollatorWithPadding` and length-grouped batches); seq/s, real tokens/s and the padding fraction. Ours and
+  transformers alternate in 3 rounds (a process each) and report the median round; keras-hub runs once.
 - explanations: integrated gradients of single real reviews at 64 steps (`explain_ig`, 36 reviews, one call a
   review from the raw string, after one warm-up review; MiniLM's real weights with a fixed head, float32): ours
   (`bert_keras.explain.integrated_gradients`) vs, with `--peers`, Captum's `LayerIntegratedGradients` on
@@ -65,13 +66,14 @@ OURS_SETTING = {"onednn": "1", "jit": False}
 PROFILES = {
     "full": dict(configs={"small": 32, "base": 8}, seq=128, keras_hub=tuple(KERAS_HUB_SETTINGS), serve="small",
                  requests=300, tflite_requests=200, pretrain="small", documents=1000, tokenize_batch=1024,
-                 tflite=("none", "int8_dynamic"), real=dict(train=2048, infer=4096, seq=128,
+                 tflite=("none", "int8_dynamic"), real=dict(train=2048, infer=4096, seq=128, rounds=3,
                                                             keras_hub=("onednn", "onednn+jit_compile")),
                  memory=dict(config="base", seq=128, steps=2), explain=dict(examples=36, steps=64, rounds=3)),
     "quick": dict(configs={"small": 32}, seq=128, keras_hub=("onednn", "onednn+jit_compile"), serve="small",
                   requests=100,
                   tflite_requests=60, pretrain="mini", documents=300, tokenize_batch=1024,
-                  tflite=("none", "int8_dynamic"), real=dict(train=2048, infer=4096, seq=128, keras_hub=("onednn",)),
+                  tflite=("none", "int8_dynamic"), real=dict(train=2048, infer=4096, seq=128, rounds=3,
+                                                             keras_hub=("onednn",)),
                   memory=dict(config="base", seq=128, steps=1), explain=dict(examples=36, steps=64, rounds=3)),
     # The test suite's check that everything runs: tiny sizes, in this process, one timed run.
     "smoke": dict(configs={"tiny": 4}, seq=32, keras_hub=("onednn",), serve="tiny", requests=6, tflite_requests=4,
@@ -328,11 +330,18 @@ def reviews_file(n):
 def real_text_records(settings, peers, log, precisions=("float32",), cpu_bf16=False):
     """Fine-tuning (one epoch) and predict on real Rotten Tomatoes reviews from raw strings, all-MiniLM-L6-v2's
     architecture: ours, keras-hub's task model with its preprocessor, and (with `peers`) transformers on PyTorch
-    with dynamic padding and length grouping (`benchmarks.real_text`, `benchmarks.peer_hf_torch`)."""
+    with dynamic padding and length grouping (`benchmarks.real_text`, `benchmarks.peer_hf_torch`).
+
+    Ours and transformers, whose figures are close, alternate in `settings["rounds"]` rounds (a process each,
+    ours then transformers), so that the VM's drift (+-20% over minutes on shared cores) falls on both alike;
+    their records carry the median round's figures, the other rounds' seq/s (`seq_per_s_rounds`) and the
+    min/max over rounds. keras-hub, several times slower, runs once at each of its settings, in the first round."""
     from bert_keras.data import real_corpora
 
     texts_file = reviews_file(max(settings["train"], settings["infer"]))
     checkpoint = real_corpora.minilm_dir()
+    rounds = settings.get("rounds", 1)
+    python = os.path.join(ROOT, ".venv-ref", "bin", "python")
     out = []
     for mode in ("train_real", "infer_real"):
         examples = settings["train" if mode == "train_real" else "infer"]
@@ -342,19 +351,39 @@ def real_text_records(settings, peers, log, precisions=("float32",), cpu_bf16=Fa
                     "runs": 1, "texts_file": texts_file, "checkpoint": checkpoint,
                     "vocab": os.path.join(checkpoint, "vocab.txt"), "warmup_examples": min(256, examples // 2),
                     "precision": precision}
-            variants = [("bert_keras", "defaults", OURS_SETTING)] + [
-                ("keras_hub", setting, KERAS_HUB_SETTINGS[setting]) for setting in settings["keras_hub"]]
-            for impl, setting, s in variants:
-                log(f"{mode} {precision}: {impl} {setting}")
-                result = measure({**base, "impl": impl, "jit": s["jit"]}, s["onednn"], timeout=3600)
-                out.append(_real_record(name, impl, mode, result, setting, base, cpu_bf16))
-            python = os.path.join(ROOT, ".venv-ref", "bin", "python")
+            sides = [("bert_keras", "defaults", dict(spec={**base, "impl": "bert_keras",
+                                                           "jit": OURS_SETTING["jit"]},
+                                                     onednn=OURS_SETTING["onednn"]))]
             if peers and os.path.exists(python):
-                log(f"{mode} {precision}: hf_torch dynamic padding + length grouping")
-                result = measure(base, python=python, module="benchmarks.peer_hf_torch", timeout=3600)
-                out.append(_real_record(name, "hf_torch", mode, result, "DataCollatorWithPadding + length groups",
-                                        base, cpu_bf16))
+                sides.append(("hf_torch", "DataCollatorWithPadding + length groups",
+                              dict(spec=base, python=python, module="benchmarks.peer_hf_torch")))
+            results = {impl: [] for impl, *_ in sides}
+            for r in range(rounds):
+                for impl, setting, how in sides:
+                    log(f"{mode} {precision}: {impl} {setting} (round {r + 1}/{rounds})")
+                    results[impl].append(measure(how["spec"], how.get("onednn", "1"), python=how.get("python"),
+                                                 module=how.get("module", "benchmarks.measure"), timeout=3600))
+                if r == 0:
+                    for setting in settings["keras_hub"]:
+                        s = KERAS_HUB_SETTINGS[setting]
+                        log(f"{mode} {precision}: keras_hub {setting}")
+                        result = measure({**base, "impl": "keras_hub", "jit": s["jit"]}, s["onednn"], timeout=3600)
+                        out.append(_real_record(name, "keras_hub", mode, result, setting, base, cpu_bf16))
+            for impl, setting, _ in sides:
+                out.append(_real_record(name, impl, mode, median_round(results[impl]), setting, base, cpu_bf16))
     return out
+
+
+def median_round(parts):
+    """One record from a measurement repeated in rounds: the median round's (by seq/s, the lower middle of an
+    even count), with every round's seq/s and the min/max over rounds; the first failure if any round failed."""
+    failed = next((p for p in parts if "error" in p or "skipped" in p), None)
+    if failed is not None:
+        return failed
+    speeds = [p["seq_per_s"] for p in parts]
+    middle = sorted(range(len(parts)), key=speeds.__getitem__)[(len(parts) - 1) // 2]
+    return {**parts[middle], "seq_per_s_min": min(speeds), "seq_per_s_max": max(speeds),
+            "seq_per_s_rounds": speeds, "runs": len(parts)}
 
 
 def explain_records(settings, peers, log):
@@ -410,6 +439,8 @@ def explain_records(settings, peers, log):
 def _real_record(name, impl, mode, result, setting, spec, cpu_bf16):
     extra = {} if "error" in result or "skipped" in result else {
         "real_tokens_per_s": result["real_tokens_per_s"], "padding_fraction": result["padding_fraction"]}
+    if "seq_per_s_rounds" in result:
+        extra["seq_per_s_rounds"] = result["seq_per_s_rounds"]
     return _record(name, impl, "minilm", mode, result, setting, batch=spec["batch"], seq_length=spec["seq"],
                    examples=spec["examples"], precision=spec["precision"], cpu_bf16=cpu_bf16, **extra)
 

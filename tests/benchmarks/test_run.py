@@ -73,3 +73,17 @@ def test_a_ceiling_that_moves_during_the_run_is_flagged():
     assert run.ceiling_warning(465.0, 420.0) is None  # 10%: this VM's ordinary drift
     assert run.table([{"name": "fp32 matmul 4096", "mode": "ceiling", "gflops": 242.3, "gflops_tensorflow": 242.3,
                        "gflops_numpy": 114.5, "gflops_end": 465.0, "warning": warning}]).count("moved from") == 1
+
+
+def test_rounds_report_the_median_round_and_keep_every_round():
+    parts = [{"seq_per_s": s, "real_tokens_per_s": s / 100, "padding_fraction": 0.1} for s in (700.0, 900.0, 800.0)]
+    result = run.median_round(parts)
+    assert result["seq_per_s"] == 800.0 and result["real_tokens_per_s"] == 8.0  # one round's figures, together
+    assert result["seq_per_s_rounds"] == [700.0, 900.0, 800.0]
+    assert (result["seq_per_s_min"], result["seq_per_s_max"], result["runs"]) == (700.0, 900.0, 3)
+    assert run.median_round(parts[:2])["seq_per_s"] == 700.0  # an even count: the lower middle, not a mean
+    failed = {"error": "exit 1"}
+    assert run.median_round([parts[0], failed, parts[2]]) is failed  # a failed round is reported, not hidden
+    record = run._real_record("infer_real minilm", "bert_keras", "infer_real", result, "defaults",
+                              {"batch": 64, "seq": 128, "examples": 4096, "precision": "mixed_bfloat16"}, True)
+    assert record["seq_per_s_rounds"] == [700.0, 900.0, 800.0] and record["seq_per_s"] == 800.0
