@@ -10,7 +10,7 @@ Serving uses; a plain `tf.Module` does not). Signatures, all but `serve_features
 | signature | inputs | outputs | tasks |
 |---|---|---|---|
 | `serving_default` | `text` | `probabilities`, `label_id`, `label` (classify) / `score` (regress); with `long_document="windows"` also `windows` and `capped` (True where `max_windows` stopped reading) | classify, regress |
-| `serve_pair` | `text_a`, `text_b` | the same | classify, regress |
+| `serve_pair` | `text_a`, `text_b` | the same | classify, regress (truncating: not with `long_document` windows or head_tail) |
 | `explain` | `text` | `tokens`, `token_start`/`token_end`, `attributions`, `num_tokens` (integrated gradients per WordPiece for the predicted class's probability, `--explain_steps` steps), `label_id`, `label`, `target_score`, `baseline_score` | classify, regress |
 | `serving_default` | `text` | `tokens`, `words`, `word_labels`, `word_start`/`word_end`, `num_words`, `entity_type`, `entity_text`, `entity_start`/`entity_end`, `num_entities`; with `long_document="windows"` (every piece, labelled from its max-context window) also `windows`, `capped` | tag |
 | `serving_default` | `question`, `context` | `answer`, `start`, `end`, `score`, `no_answer_score`, `windows` | qa |
@@ -217,9 +217,11 @@ def export_task_model(model, export_dir, version=None, task=None, labels=None, s
             return head(trim(tokenizer(text_a, text_b, seq_length=seq_length)))
 
         archive.add_endpoint("serving_default", serve_text, input_signature=[string_spec("text")])
-        archive.add_endpoint("serve_pair", serve_pair, input_signature=[string_spec("text_a"), string_spec("text_b")])
-        warmup = {"serving_default": {"text": WARMUP_TEXTS},
-                  "serve_pair": {"text_a": WARMUP_TEXTS, "text_b": WARMUP_TEXTS[::-1]}}
+        warmup = {"serving_default": {"text": WARMUP_TEXTS}}
+        if long_document == "truncate":  # windows and head + tail read single texts (as `predict` does)
+            archive.add_endpoint("serve_pair", serve_pair,
+                                 input_signature=[string_spec("text_a"), string_spec("text_b")])
+            warmup["serve_pair"] = {"text_a": WARMUP_TEXTS, "text_b": WARMUP_TEXTS[::-1]}
         if long_document != "truncate":
             _, stride, max_windows = preprocessor.window_settings
             extra_metadata = {"long_document": long_document, "head_tokens": preprocessor.head_tokens,
@@ -371,6 +373,9 @@ SIGNATURE_DOCS = {
 
 def _readme(model_dir, metadata):
     ops = metadata["custom_ops"]
+    signature_doc = SIGNATURE_DOCS[metadata["task"]]
+    if metadata.get("long_document", "truncate") != "truncate":  # single texts only: no serve_pair
+        signature_doc = signature_doc.replace(", `serve_pair(text_a, text_b)`", "")
     return (
         f"# SavedModel exported by bert_keras\n\nFrom `{model_dir}` (task `{metadata['task']}`, labels "
         f"{metadata['labels']}, seq_length {metadata['seq_length']}).\n\n"
@@ -378,7 +383,7 @@ def _readme(model_dir, metadata):
            f"{metadata['max_windows']} per text (`windows` counts them, `capped` says a text was cut).\n\n"
            if metadata.get("long_document") == "windows" else "") +
         f"Signatures (string inputs are raw UTF-8, [batch]):\n"
-        f"{SIGNATURE_DOCS[metadata['task']]}\n"
+        f"{signature_doc}\n"
         f"- `embed(text)` -> `pooled_output`, `mean_pooled`\n"
         f"- `preprocess(text)` -> `input_word_ids`, `input_mask`, `input_type_ids`\n"
         f"- `serve_features(input_word_ids, input_mask, input_type_ids)` -> the model's raw outputs\n\n"

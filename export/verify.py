@@ -133,14 +133,22 @@ def verify(model_dir, saved_model_dir, tflite_paths=(), texts=None, batch_size=3
         out = model.serving_outputs(model({k: v[s] for k, v in features.items()}, training=False))
         return {k: np.asarray(v) for k, v in _main_outputs(task, out).items()}
 
-    reference = collect(keras_outputs)
+    reference = collect(keras_outputs)  # the first seq_length pieces: what an ids-in runtime reads
+    long_document = getattr(getattr(model, "preprocessor", None), "long_document", "truncate")
+    if text_in and long_document != "truncate":
+        # A windowed or head + tail classifier's string-in export reads what `predict` reads, not the first pieces.
+        predicted = np.asarray(model.predict(texts, batch_size=batch_size, verbose=0))
+        text_reference = {"probabilities": predicted} if task == "classify" else {"score": predicted}
+    else:
+        text_reference = reference
     one = texts[:1]
 
     def keras_one():
         return model(tokenizer(one, seq_length=seq_length), training=False)
 
-    runtimes = [("Keras (model.keras, eager call)", reference, _size(os.path.join(model_dir, "model.keras")),
-                 _latency(keras_one))]
+    runtimes = [("Keras (model.keras, eager call)" if text_reference is reference else
+                 f"Keras (model.keras, predict: {long_document})", text_reference,
+                 _size(os.path.join(model_dir, "model.keras")), _latency(keras_one), text_reference)]
 
     loaded = tf.saved_model.load(saved_model_dir)
     signature = loaded.signatures["serving_default" if text_in else "serve_features"]
@@ -157,7 +165,9 @@ def verify(model_dir, saved_model_dir, tflite_paths=(), texts=None, batch_size=3
             return signature(text=tf.constant(one))
         return signature(**{k: tf.constant(v[:1]) for k, v in features.items()})
 
-    runtimes.append(("SavedModel, tf.saved_model.load", collect(tf2_run), _size(saved_model_dir), _latency(tf2_one)))
+    in_reference = text_reference if text_in else reference
+    runtimes.append(("SavedModel, tf.saved_model.load", collect(tf2_run), _size(saved_model_dir), _latency(tf2_one),
+                     in_reference))
 
     with tf.compat.v1.Session(graph=tf.Graph()) as sess:
         meta = tf.compat.v1.saved_model.loader.load(sess, ["serve"], saved_model_dir)
@@ -171,7 +181,7 @@ def verify(model_dir, saved_model_dir, tflite_paths=(), texts=None, batch_size=3
 
         tf1 = collect(lambda s: _main_outputs(task, sess.run(fetches, tf1_feed(s))))
         runtimes.append(("SavedModel, TF1 session loader (Serving)", tf1, _size(saved_model_dir),
-                         _latency(lambda: sess.run(fetches, tf1_feed(slice(0, 1))))))
+                         _latency(lambda: sess.run(fetches, tf1_feed(slice(0, 1)))), in_reference))
 
     for path in tflite_paths:
         lite = TFLiteModel(path)
@@ -186,14 +196,15 @@ def verify(model_dir, saved_model_dir, tflite_paths=(), texts=None, batch_size=3
             return lite(**{k: v[:1] for k, v in features.items()})
 
         runtimes.append((f"TFLite {os.path.basename(path)} ({'text' if lite.takes_text else 'ids'} in)",
-                         collect(lite_run), _size(path), _latency(lite_one)))
+                         collect(lite_run), _size(path), _latency(lite_one),
+                         text_reference if lite.takes_text else reference))
 
     rows = []
-    for name, outputs, size, latency in runtimes:
-        diff = max(float(np.max(np.abs(outputs[k].astype(np.float64) - reference[k]))) for k in reference)
+    for name, outputs, size, latency, expected in runtimes:
+        diff = max(float(np.max(np.abs(outputs[k].astype(np.float64) - expected[k]))) for k in expected)
         rows.append({"runtime": name, "max_abs_diff": diff,
-                     "argmax_agreement": _agreement(task, reference, outputs, features["input_mask"]),
-                     "widest_flipped_margin": _widest_flipped_margin(task, reference, outputs),
+                     "argmax_agreement": _agreement(task, expected, outputs, features["input_mask"]),
+                     "widest_flipped_margin": _widest_flipped_margin(task, expected, outputs),
                      "size_mb": round(size / 1e6, 2), "latency_ms_batch1": round(latency, 2)})
     return {"task": task, "examples": len(texts), "seq_length": seq_length, "rows": rows,
             "outputs_compared": sorted(reference)}

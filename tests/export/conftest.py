@@ -105,3 +105,16 @@ def qa_export(qa_dir, tmp_path_factory):
     from export.saved_model import export_saved_model
 
     return export_saved_model(qa_dir, str(tmp_path_factory.mktemp("qa_export") / "export"), qa_max_windows=1000)
+
+
+@pytest.fixture(scope="session")
+def windowed_classifier(minilm_tokenizer, tmp_path_factory):
+    """A tiny classifier reading BBC-length articles in windows of 32 pieces (stride 16, at most 12), exported."""
+    from bert_keras import BertClassifier, BertEncoder, BertTextPreprocessor
+
+    keras.utils.set_random_seed(9)
+    encoder = BertEncoder.from_config_name("tiny", vocab_size=minilm_tokenizer.vocab_size)
+    model = BertClassifier(encoder, labels=["business", "politics", "sport"], window_aggregation="mean",
+                           preprocessor=BertTextPreprocessor(minilm_tokenizer, seq_length=34, long_document="windows",
+                                                             window_stride=16, max_windows=12))
+    return model, model.export(str(tmp_path_factory.mktemp("windows") / "export"))

@@ -207,20 +207,9 @@ def test_bfloat16_export_runs_under_the_serving_loader_close_to_float32(classifi
         export_saved_model(classifier_dir, str(tmp_path / "bf16x"), export_dtype="bfloat16", explain_steps=32)
 
 
-@pytest.fixture(scope="module")
-def windowed_classifier(minilm_tokenizer, tmp_path_factory):
-    """A tiny classifier reading BBC-length articles in windows of 32 pieces (stride 16, at most 12), exported."""
-    from bert_keras import BertClassifier, BertEncoder, BertTextPreprocessor
-
-    keras.utils.set_random_seed(9)
-    encoder = BertEncoder.from_config_name("tiny", vocab_size=minilm_tokenizer.vocab_size)
-    model = BertClassifier(encoder, labels=["business", "politics", "sport"], window_aggregation="mean",
-                           preprocessor=BertTextPreprocessor(minilm_tokenizer, seq_length=34, long_document="windows",
-                                                             window_stride=16, max_windows=12))
-    return model, model.export(str(tmp_path_factory.mktemp("windows") / "export"))
-
-
 def test_windowed_export_answers_long_documents_as_the_python_path(windowed_classifier, tmp_path):
+    import tensorflow as tf
+
     model, path = windowed_classifier
     articles = [t for t, _ in real_datasets.bbc_news()["test"][:30]]
     out = load_in_fresh_process(path, {"serving_default": {"text": articles}}, tmp_path)
@@ -233,6 +222,11 @@ def test_windowed_export_answers_long_documents_as_the_python_path(windowed_clas
         metadata = json.load(f)
     assert (metadata["long_document"], metadata["max_windows"], metadata["window_stride"]) == ("windows", 12, 16)
     assert "explain_steps" not in metadata  # explanations read the first seq_length pieces: not for windows
+    # Windows read single texts, as `predict` does: no pair signature that would silently truncate.
+    signatures = tf.saved_model.load(path).signatures
+    assert "serve_pair" not in signatures and "serving_default" in signatures
+    with open(os.path.join(path, "README.md")) as f:
+        assert "serve_pair" not in f.read()
 
 
 def test_windowed_export_caps_a_1mb_document_and_says_so(windowed_classifier):
@@ -262,7 +256,9 @@ def test_head_tail_export_reads_what_predict_reads(minilm_tokenizer, tmp_path):
         minilm_tokenizer, seq_length=34, long_document="head_tail", head_tokens=8))
     articles = [t for t, _ in real_datasets.bbc_news()["test"][:8]] + ["Short."]
     path = model.export(str(tmp_path / "export"))
-    out = tf.saved_model.load(path).signatures["serving_default"](text=tf.constant(articles))
+    signatures = tf.saved_model.load(path).signatures
+    assert "serve_pair" not in signatures  # head + tail reads single texts; a pair would be silently truncated
+    out = signatures["serving_default"](text=tf.constant(articles))
     assert "windows" not in out
     np.testing.assert_allclose(out["probabilities"].numpy(), model.predict(articles, verbose=0), atol=1e-5)
     truncated = keras.ops.softmax(model(minilm_tokenizer(articles, seq_length=34))).numpy()
