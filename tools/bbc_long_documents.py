@@ -53,7 +53,8 @@ def main():
         documents = mode == "windows_documents"
         clf = BertClassifier.from_pretrained(minilm_dir(), labels=labels, seq_length=args.seq_length,
                                              precision="float32", long_document="windows" if documents else mode,
-                                             window_stride=args.window_stride, max_windows=args.max_windows,
+                                             window_stride=args.window_stride if "windows" in mode else None,
+                                             max_windows=args.max_windows,
                                              window_training="documents" if documents else "windows")
         pieces = clf.preprocessor.tokenizer.tokenize(test_x).row_lengths().numpy()
         clf.compile(learning_rate=args.learning_rate)

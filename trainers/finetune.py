@@ -99,12 +99,14 @@ def _build(task, cfg, tokenizer, labels):
                                                max_sequence_length=max(cfg.seq_length, 128))
     from bert_keras.preprocessing import BertTextPreprocessor
 
-    allowed = {"classify": ("truncate", "head_tail", "windows"), "regress": ("truncate", "head_tail", "windows"),
-               "tag": ("truncate", "windows"), "qa": ("truncate",)}[task]
-    if cfg.long_document not in allowed:
-        raise ValueError(f"--long_document={cfg.long_document} does not apply to task {task}, which takes "
-                         f"{' / '.join(allowed)}"
-                         + (" (QA reads long contexts in windows of its own: --doc_stride)." if task == "qa" else "."))
+    # Flags that only one --long_document reads: refused elsewhere rather than ignored (the library refuses the
+    # rest, and each task the modes it cannot read).
+    windows_only = (("max_windows", cfg.max_windows, 16), ("window_aggregation", cfg.window_aggregation, "mean"),
+                    ("window_training", cfg.window_training, "documents"))
+    unused = [f"--{name}={value}" for name, value, default in windows_only if value != default]
+    if unused and cfg.long_document != "windows":
+        raise ValueError(f"{', '.join(unused)} apply to --long_document=windows, not --long_document="
+                         f"{cfg.long_document}: drop them or set --long_document=windows.")
     preprocessor = BertTextPreprocessor(tokenizer, cfg.seq_length, long_document=cfg.long_document,
                                         head_tokens=cfg.head_tokens or None, window_stride=cfg.window_stride or None,
                                         max_windows=cfg.max_windows)

@@ -103,6 +103,10 @@ class BertSpanQA(EncoderTask):
         self._freeze_unused_pooler()
 
     def _check_preprocessor(self, preprocessor):
+        long_document = getattr(preprocessor, "long_document", "truncate")
+        if long_document != "truncate":
+            raise ValueError(f"Span QA reads long contexts in windows of its own (doc_stride), so its preprocessor "
+                             f"takes long_document='truncate', got {long_document!r}.")
         if preprocessor.seq_length - self.max_query_length - 3 < 1:
             raise ValueError(f"seq_length={preprocessor.seq_length} leaves no room for context after a "
                              f"{self.max_query_length}-token question (max_query_length); raise seq_length or lower "
@@ -260,6 +264,9 @@ def _answer_spans(answer, context, row):
         if start < 0:
             raise ValueError(f"Answer {row} {text!r} does not occur in its context; pass (text, char_start) or "
                              "fix the answer.")
+    elif isinstance(start, (bool, np.bool_)) or not isinstance(start, (int, np.integer)) or start < 0:
+        raise ValueError(f"Answer {row}: answer_start must be a character offset (an int >= 0) into its context, got "
+                         f"{start!r} ({type(start).__name__}); convert it with int() or pass the answer text alone.")
     elif context[start:start + len(text)] != text:
         raise ValueError(f"Answer {row}: context[{start}:{start + len(text)}] is "
                          f"{context[start:start + len(text)]!r}, not the answer {text!r}; fix answer_start.")

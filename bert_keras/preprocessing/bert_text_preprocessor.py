@@ -76,6 +76,10 @@ class BertTextPreprocessor(keras.layers.Layer):
                                       or (name != "max_windows" and value > budget)):
                 raise ValueError(f"{name} must be an int in [{low}, {budget if name != 'max_windows' else 'inf'}] "
                                  f"(seq_length {seq_length} holds {budget} pieces), got {value!r}.")
+        for name, value, mode in (("head_tokens", head_tokens, "head_tail"), ("window_stride", window_stride, "windows")):
+            if value is not None and long_document != mode:  # it would do nothing, silently
+                raise ValueError(f"{name}={value!r} applies to long_document={mode!r}, not {long_document!r}: drop "
+                                 f"{name} or set long_document={mode!r}.")
         self.tokenizer = tokenizer
         self.seq_length = seq_length
         self.pad_to_multiple_of = pad_to_multiple_of

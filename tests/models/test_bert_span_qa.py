@@ -118,3 +118,14 @@ def test_text_inputs_are_checked_at_the_door(squad_qa):
     with pytest.raises(ValueError, match="seq_length=16 leaves no room for context after a 16-token question"):
         BertSpanQA(model.encoder, preprocessor=type(model.preprocessor)(model.preprocessor.tokenizer, 16),
                    max_query_length=16)
+    for start in ("3", 3.0, -1, True):
+        with pytest.raises(ValueError, match=r"Answer 0: answer_start must be a character offset \(an int >= 0\)"):
+            model.fit((["Where?"], ["In Paris."]), [("Paris", start)], verbose=0)
+    with pytest.raises(ValueError, match=r"Answer 1: answer_start must be .* got '3' \(str\)"):
+        model.fit((["Where?", "Where?"], ["In Paris.", "In Paris."]), ["Paris", {"text": "Paris", "answer_start": "3"}],
+                  verbose=0)
+    windowed = type(model.preprocessor)(model.preprocessor.tokenizer, 64, long_document="windows")
+    with pytest.raises(ValueError, match="Span QA reads long contexts in windows of its own .* got 'windows'"):
+        BertSpanQA(model.encoder, preprocessor=windowed)
+    with pytest.raises(ValueError, match="Span QA reads long contexts"):
+        model.preprocessor = windowed

@@ -111,6 +111,10 @@ def test_refusals(minilm_tokenizer):
         text_column([["a", "b"]])
     with pytest.raises(ValueError, match="texts is empty"):
         text_column([])
+    with pytest.raises(ValueError, match="head_tokens=8 applies to long_document='head_tail', not 'truncate': drop"):
+        BertTextPreprocessor(minilm_tokenizer, seq_length=32, head_tokens=8)
+    with pytest.raises(ValueError, match="window_stride=8 applies to long_document='windows', not 'head_tail'"):
+        BertTextPreprocessor(minilm_tokenizer, seq_length=32, long_document="head_tail", window_stride=8)
     assert text_column(tf.constant(["x", "y"])).tolist() == [b"x", b"y"]
 
 

@@ -109,9 +109,15 @@ def test_tag_conll_in_mixed_bfloat16(tmp_path, wnut_files, minilm_dir):
         labels = json.load(f)["labels"]
     assert labels[0] == "O" and "B-person" in labels and "I-person" in labels
     assert model.preprocessor.long_document == "windows" and model.preprocessor.window_settings == (14, 7, 16)
-    with pytest.raises(ValueError, match="--long_document=head_tail does not apply to task tag, which takes "
-                                         "truncate / windows"):
+    with pytest.raises(ValueError, match="A tagger reads long texts with long_document='truncate' or 'windows'"):
         run(_tiny(tmp_path, minilm_dir, task="tag", train_file=train, eval_file=dev, long_document="head_tail"))
+    with pytest.raises(ValueError, match="--max_windows=4, --window_aggregation=max apply to --long_document=windows, "
+                                         "not --long_document=truncate"):
+        run(_tiny(tmp_path, minilm_dir, task="tag", train_file=train, eval_file=dev, max_windows=4,
+                  window_aggregation="max"))
+    with pytest.raises(ValueError, match="head_tokens=5 applies to long_document='head_tail', not 'windows'"):
+        run(_tiny(tmp_path, minilm_dir, task="tag", train_file=train, eval_file=dev, long_document="windows",
+                  head_tokens=5))
 
 
 def test_qa_squad_fixture(tmp_path, minilm_dir):
