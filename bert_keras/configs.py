@@ -5,8 +5,9 @@ BERT-Base and BERT-Large): `num_heads = hidden_dim / 64` and `intermediate_dim =
 They are built from the config alone; no weights are downloaded.
 """
 
-import json
 import os
+
+from bert_keras.data.utf8_file import read_json
 
 # name -> (num_layers, hidden_dim)
 _SIZES = {
@@ -83,8 +84,7 @@ def encoder_config_from_json(path):
         ValueError: the file describes another architecture (not a BERT encoder with absolute position
             embeddings) or an activation this package does not implement.
     """
-    with open(path, encoding="utf-8") as f:
-        raw = json.load(f)
+    raw = read_json(path, "re-download the checkpoint's config or fix that line")
     name = os.path.basename(path)
     model_type = raw.get("model_type", "bert")
     if model_type != "bert":

@@ -314,8 +314,9 @@ def sample_texts(metadata, split, texts_file=None, limit=None, flag="--texts_fil
     if texts_file:
         if not os.path.exists(texts_file):
             raise FileNotFoundError(f"{flag}: {texts_file} does not exist.")
-        with open(texts_file, encoding="utf-8") as f:
-            texts = [line.rstrip("\n").split("\t")[0] for line in f if line.strip()]
+        from bert_keras.data.utf8_file import read_utf8
+
+        texts = [line.rstrip("\r").split("\t")[0] for line in read_utf8(texts_file).split("\n") if line.strip()]
         if not texts:
             raise ValueError(f"{flag}: {texts_file} holds no texts.")
         return texts[:limit]

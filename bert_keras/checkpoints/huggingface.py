@@ -5,11 +5,12 @@ a model expects. torch `Linear.weight` is [out, in], so kernels are transposed; 
 Safetensors are read with the `safetensors` package's numpy API (no torch needed).
 """
 
-import json
 import os
 import re
 
 import numpy as np
+
+from bert_keras.data.utf8_file import read_json
 
 CONFIG_NAME = "config.json"
 SAFETENSORS_NAME = "model.safetensors"
@@ -55,8 +56,10 @@ def read_tensors(directory):
     if os.path.exists(st_path) or os.path.exists(index_path):
         if os.path.exists(st_path):
             return _read_safetensors(st_path)
-        with open(index_path, encoding="utf-8") as f:
-            shards = sorted(set(json.load(f)["weight_map"].values()))
+        index = read_json(index_path, "re-download the checkpoint's index or re-save the model")
+        if not isinstance(index, dict) or not isinstance(index.get("weight_map"), dict):
+            raise ValueError(f"{index_path} has no 'weight_map' object; re-download the checkpoint's index.")
+        shards = sorted(set(index["weight_map"].values()))
         tensors = {}
         for shard in shards:
             tensors.update(_read_safetensors(os.path.join(directory, shard)))

@@ -23,7 +23,11 @@ def read_text_classification_file(path, regression=False):
     """Reads (texts, texts_b or None, labels, line numbers); labels are strings, or floats with `regression=True`."""
     text = read_utf8(path)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(path), quoting=csv.QUOTE_MINIMAL)
-    rows = [(n, row) for n, row in enumerate(reader, start=1) if row]
+    rows, last = [], 0
+    for row in reader:  # a row's own first line: a quoted field may span several
+        if row:
+            rows.append((last + 1, row))
+        last = reader.line_num
     if not rows:
         raise ValueError(f"{path} is empty; expected rows of text[, text_b], label.")
     header = [c.strip().lower() for c in rows[0][1]]

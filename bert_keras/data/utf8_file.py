@@ -1,6 +1,8 @@
 """`read_utf8`: a data file's text, with invalid UTF-8 reported by file, line and column instead of a bare
-`UnicodeDecodeError` from deep inside a reader."""
+`UnicodeDecodeError` from deep inside a reader; `read_json`: the same for a JSON file, whose syntax errors name
+the file and line too."""
 
+import json
 import os
 
 
@@ -23,3 +25,18 @@ def read_utf8(path):
         bad = raw[error.start:error.end].hex(" ")
         raise ValueError(f"{path}:{line}: not valid UTF-8 (byte {bad} at column {column}: {error.reason}). "
                          "Re-save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8), or fix that line.") from None
+
+
+
+def read_json(path, fix="re-download or re-save it"):
+    """The parsed JSON of `path` (UTF-8).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not UTF-8 (as `read_utf8`), or not valid JSON: names the file, line and column, and `fix`.
+    """
+    try:
+        return json.loads(read_utf8(path))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}:{error.lineno}: not valid JSON ({error.msg}, column {error.colno}); "
+                         f"{fix}.") from None

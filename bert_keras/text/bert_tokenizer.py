@@ -22,6 +22,7 @@ import keras
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from bert_keras.data.utf8_file import read_json
 from bert_keras.text.segment_packer import TRUNCATION_STRATEGIES, pack_segments
 from bert_keras.text.vocab import BERT_RESERVED_TOKENS, read_vocab
 
@@ -252,8 +253,7 @@ class BertTokenizer(keras.layers.Layer):
         config_path = os.path.join(os.path.dirname(vocab_path), "tokenizer_config.json")
         hf = {}
         if os.path.exists(config_path):
-            with open(config_path, encoding="utf-8") as f:
-                hf = json.load(f)
+            hf = read_json(config_path, "re-download the checkpoint's tokenizer_config.json or delete it")
         if lower_case is None and "do_lower_case" in hf:
             lower_case = bool(hf["do_lower_case"])
         if lower_case is None:

@@ -10,6 +10,8 @@ produces).
 import os
 import tempfile
 
+from bert_keras.data.utf8_file import read_utf8
+
 BERT_RESERVED_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
@@ -18,8 +20,7 @@ def read_vocab(path):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Vocab file {path} does not exist; pass the vocab.txt of the checkpoint.")
-    with open(path, encoding="utf-8") as f:
-        tokens = [line.rstrip("\n").rstrip("\r") for line in f]
+    tokens = [line.rstrip("\r") for line in read_utf8(path).split("\n")]
     while tokens and tokens[-1] == "":
         tokens.pop()
     if not tokens:

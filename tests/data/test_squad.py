@@ -42,3 +42,30 @@ def test_not_squad(tmp_path):
     path.write_text("[1, 2]")
     with pytest.raises(ValueError, match="no top-level 'data' list"):
         read_squad(str(path))
+
+
+def test_bad_records_name_the_file_and_the_record(tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"data": [\n  {"paragraphs": [}\n]}', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"broken.json:2: not valid JSON"):
+        read_squad(str(broken))
+    for qa, message in (
+            ({"question": "Capital?", "answers": []}, r"data\[0\].paragraphs\[0\].qas\[0\] has no 'id'"),
+            ({"id": "q", "answers": []}, r"qas\[0\] has no 'question'"),
+            ({"id": "q", "question": "Capital?", "answers": [{"answer_start": 0}]},
+             r"qas\[0\].answers\[0\] has no 'text'"),
+            ({"id": "q", "question": "Capital?", "answers": [{"text": "Paris", "answer_start": "zero"}]},
+             r"qas\[0\].answers\[0\].answer_start is 'zero', not a character offset"),
+            ({"id": "q", "question": "Capital?", "answers": [{"text": "Paris", "answer_start": 0.5}]},
+             r"answers\[0\].answer_start is 0.5 \(float\), not int or str"),
+            ({"id": "q", "question": ["Capital?"], "answers": []}, r"qas\[0\].question is \['Capital\?'\] \(list\)")):
+        with pytest.raises(ValueError, match=message):
+            read_squad(_write(tmp_path, [qa]))
+    path = tmp_path / "no_context.json"
+    path.write_text(json.dumps({"data": [{"paragraphs": [{"qas": []}]}]}), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"no_context.json: data\[0\].paragraphs\[0\] has no 'context'"):
+        read_squad(str(path))
+    # Offsets written as strings by some converters are read as ints.
+    examples, _ = read_squad(_write(tmp_path, [{"id": 7, "question": "Capital?",
+                                                "answers": [{"text": "Paris", "answer_start": "0"}]}]))
+    assert examples[0].answers == [("Paris", 0)] and examples[0].qid == "7"

@@ -42,3 +42,13 @@ def test_empty_file_and_regression_labels(tmp_path):
     reg.write_text("sentence1\tsentence2\tlabel\na\tb\t3.5\nc\td\tfour\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"sts.tsv:3: regression label 'four' is not a number"):
         read_text_classification_file(str(reg), regression=True)
+
+
+def test_a_bad_row_after_a_multiline_field_is_named_by_its_own_line(tmp_path):
+    path = tmp_path / "quoted.csv"
+    path.write_text('text,label\n"a review\nover three\nlines",pos\ngood,neg\nbad,row,here\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"quoted.csv:6: expected 2 columns, found 3"):
+        read_text_classification_file(str(path))
+    path.write_text('text,label\n"a review\nover two",pos\n\ngood,neg\n', encoding="utf-8")
+    texts, _, labels, lines = read_text_classification_file(str(path))
+    assert (texts, labels, lines) == (["a review\nover two", "good"], ["pos", "neg"], [2, 5])

@@ -29,3 +29,36 @@ def test_invalid_utf8_names_file_line_and_fix(tmp_path, reader, name, good):
 def test_missing_file():
     with pytest.raises(FileNotFoundError, match="Data file /no/such.tsv does not exist"):
         read_utf8("/no/such.tsv")
+
+
+def test_checkpoint_and_text_files_name_file_and_line(tmp_path, minilm_dir):
+    import shutil
+
+    from bert_keras import BertTokenizer
+    from bert_keras.configs import encoder_config_from_json
+    from bert_keras.data.utf8_file import read_json
+    from bert_keras.text.vocab import read_vocab
+    from export.saved_model import sample_texts
+
+    config = tmp_path / "config.json"
+    config.write_text('{"hidden_size": 384,\n "num_attention_heads": 12,\n', encoding="utf-8")  # cut short
+    with pytest.raises(ValueError, match=r"config.json:3: not valid JSON \(.*\); re-download the checkpoint's config"):
+        encoder_config_from_json(str(config))
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_bytes(b"[PAD]\n[UNK]\ncaf\xe9\n")
+    with pytest.raises(ValueError, match=r"vocab.txt:3: not valid UTF-8 \(byte e9"):
+        read_vocab(str(vocab))
+    vocab.write_bytes(b"\xef\xbb\xbf[PAD]\r\n[UNK]\r\ncaf\xc3\xa9\r\n\r\n")  # a BOM and Windows line ends
+    assert read_vocab(str(vocab)) == ["[PAD]", "[UNK]", "café"]
+    checkpoint = tmp_path / "checkpoint"
+    shutil.copytree(minilm_dir, checkpoint, ignore=shutil.ignore_patterns("*.safetensors", "*.bin", "*.h5"))
+    (checkpoint / "tokenizer_config.json").write_text('{"do_lower_case": tru', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"tokenizer_config.json:1: not valid JSON .*tokenizer_config.json or "
+                                         "delete it"):
+        BertTokenizer.from_pretrained(str(checkpoint))
+    texts = tmp_path / "texts.txt"
+    texts.write_bytes(b"a fine film\nun caf\xe9\n")
+    with pytest.raises(ValueError, match=r"texts.txt:2: not valid UTF-8"):
+        sample_texts({}, "test", str(texts))
+    (tmp_path / "ok.json").write_text('{"a": [1, "é"]}', encoding="utf-8")
+    assert read_json(str(tmp_path / "ok.json")) == {"a": [1, "é"]}
