@@ -34,7 +34,9 @@ def test_auto_follows_this_cpu_and_the_environment(monkeypatch):
     try:
         import tensorflow as tf
 
-        native = bool(cpu_bf16_flags()) or bool(tf.config.list_physical_devices("GPU"))
+        native = bool(cpu_bf16_flags()) or any(  # GPUs from compute capability 8.0 (Ampere)
+            (tf.config.experimental.get_device_details(gpu).get("compute_capability") or (0, 0)) >= (8, 0)
+            for gpu in tf.config.list_physical_devices("GPU"))
         assert resolve_precision("auto") == ("mixed_bfloat16" if native else "float32")
         precision._auto.cache_clear()
         monkeypatch.setenv(precision.ENV_VAR, "mixed_float16")

@@ -54,13 +54,20 @@ def resolve_checkpoint(path, revision=None):
     if not _HUB_ID.match(repo_id):
         raise ValueError(f"{path!r} is not a hub id of the form org/name (or hf://org/name[@revision]).")
     from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+    from huggingface_hub.errors import (HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError,
+                                        RevisionNotFoundError)
 
     cache = hub_cache_dir()
     offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
     try:
         return snapshot_download(repo_id, revision=revision, cache_dir=cache, local_files_only=offline,
                                  allow_patterns=CHECKPOINT_FILES)
+    except (RepositoryNotFoundError, RevisionNotFoundError) as error:  # the hub answered: no such model
+        what = "revision" if isinstance(error, RevisionNotFoundError) else "repository"
+        raise FileNotFoundError(
+            f"The hub has no {what} {repo_id!r}{'@' + revision if revision else ''} (or it is private or gated: "
+            "log in with `huggingface-cli login`); check the spelling at https://huggingface.co/models, or pass a "
+            "local checkpoint directory (config.json + model.safetensors + vocab.txt).") from error
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as error:
         where = os.path.join(cache, "models--" + repo_id.replace("/", "--"))
         mode = "HF_HUB_OFFLINE is set" if offline else "the hub could not be reached"

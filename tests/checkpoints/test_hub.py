@@ -68,6 +68,25 @@ def test_offline_miss_names_the_id_the_cache_and_the_fix(tmp_path, monkeypatch):
     assert "Pass a local checkpoint directory instead" in message
 
 
+def test_a_hub_that_answers_no_such_repository_says_so(monkeypatch):
+    """Online, the hub's 404 is not 'unreachable': the error names the id and says to check its spelling (no
+    network here, so huggingface_hub's download answers as the hub would)."""
+    import httpx2  # huggingface_hub's HTTP client
+    import huggingface_hub
+    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    for error, what in ((RepositoryNotFoundError, "repository"), (RevisionNotFoundError, "revision")):
+        def answer(*args, error=error, **kwargs):
+            request = httpx2.Request("GET", "https://huggingface.co/api/models/acme/no-such-bert/revision/v2")
+            raise error("404 Client Error: Repository Not Found", response=httpx2.Response(404, request=request))
+
+        monkeypatch.setattr(huggingface_hub, "snapshot_download", answer)
+        with pytest.raises(FileNotFoundError, match=rf"The hub has no {what} 'acme/no-such-bert'@v2 .* check the "
+                                                    "spelling"):
+            resolve_checkpoint("hf://acme/no-such-bert@v2")
+
+
 def test_cache_location_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "home"))

@@ -101,3 +101,19 @@ def test_refusals(converted, tagger_dir, tagger_export, tmp_path):
     logits = keras.saving.load_model(os.path.join(tagger_dir, "model.keras"))(features)
     np.testing.assert_allclose(lite(**{k: v.numpy() for k, v in features.items()})["logits"], logits, atol=1e-4)
     assert os.listdir(tmp_path) == ["t.tflite"]  # no temporary file left beside it
+
+
+def test_head_tail_text_model_reads_what_predict_reads(minilm_tokenizer, tmp_path):
+    from bert_keras import BertClassifier, BertEncoder, BertTextPreprocessor
+
+    keras.utils.set_random_seed(10)
+    encoder = BertEncoder.from_config_name("tiny", vocab_size=minilm_tokenizer.vocab_size)
+    model = BertClassifier(encoder, num_classes=2, preprocessor=BertTextPreprocessor(
+        minilm_tokenizer, seq_length=34, long_document="head_tail", head_tokens=8))
+    articles = [t for t, _ in real_datasets.bbc_news()["test"][:6]] + ["Short.", ""]
+    lite = TFLiteModel(convert(model.export(str(tmp_path / "export")), str(tmp_path / "model.tflite")))
+    assert lite.takes_text
+    probabilities = lite(text=articles)["probabilities"]
+    np.testing.assert_allclose(probabilities, model.predict(articles, verbose=0), atol=1e-5)
+    first_pieces = keras.ops.softmax(model(minilm_tokenizer(articles, seq_length=34))).numpy()
+    assert np.abs(first_pieces - probabilities).max() > 1e-4  # the tails were read on the phone too

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from bert_keras import BertClassifier
+from bert_keras.data import real_corpora
 from tests.helpers import random_features, tiny_encoder
 
 
@@ -85,6 +86,23 @@ def test_predict_on_text_equals_fixed_padding_in_input_order(minilm_classifier, 
     np.testing.assert_allclose(pairs, tf.nn.softmax(pair_logits).numpy(), atol=1e-5)
     assert minilm_classifier.predict_labels(texts[:3]) == [
         minilm_classifier.labels[i] for i in probs[:3].argmax(-1)]
+
+
+def test_batches_stop_at_the_longest_row_and_round_up_to_8_under_xla(reviews):
+    tokenizer = BertTokenizer.from_pretrained(real_corpora.minilm_dir())
+    model = BertClassifier(tiny_encoder(vocab_size=tokenizer.vocab_size, max_sequence_length=64),
+                           labels=["fresh", "rotten"], preprocessor=BertTextPreprocessor(tokenizer, seq_length=64))
+    texts = reviews[0][:48]
+    lengths = tokenizer(texts, seq_length=64)["input_mask"].numpy().sum(-1)
+
+    def widths():
+        return [int(f["input_word_ids"].shape[1]) for f in model.text_dataset(texts, batch_size=8)[0]]
+
+    model.compile()
+    exact = widths()
+    assert sorted(exact) == sorted(int(b.max()) for b in np.split(np.sort(lengths), 6))  # no padding beyond
+    model.compile(jit_compile=True)
+    assert widths() == [-(-w // 8) * 8 for w in exact] and any(w % 8 for w in exact)  # XLA: few shapes
 
 
 def test_inputs_lists_arrays_and_datasets_give_the_same_numbers(minilm_classifier, reviews):
