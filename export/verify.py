@@ -207,6 +207,7 @@ def verify(model_dir, saved_model_dir, tflite_paths=(), texts=None, batch_size=3
                      "widest_flipped_margin": _widest_flipped_margin(task, expected, outputs),
                      "size_mb": round(size / 1e6, 2), "latency_ms_batch1": round(latency, 2)})
     return {"task": task, "examples": len(texts), "seq_length": seq_length, "rows": rows,
+            "reference_dtype_policy": model.encoder.embeddings.dtype_policy.name,
             "outputs_compared": sorted(reference)}
 
 

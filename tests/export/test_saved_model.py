@@ -203,6 +203,16 @@ def test_bfloat16_export_runs_under_the_serving_loader_close_to_float32(classifi
     import tensorflow as tf
 
     assert "explain" not in tf.saved_model.load(path).signatures  # explanations need float32: left out by default
+    # export.verify's reference computes in the export's precision (bf16 rounding differs between Keras's eager
+    # call and the exported graph by about as much as bf16 differs from float32 on this tiny model).
+    from export.verify import verify
+
+    report = verify(classifier_dir, path, texts=texts[:24], batch_size=8)
+    for row in report["rows"]:
+        assert row["max_abs_diff"] <= 2e-3 and row["argmax_agreement"] == 1.0, row
+    assert report["reference_dtype_policy"] == "mixed_bfloat16"
+    float32 = verify(classifier_dir, classifier_export[1], texts=texts[:24], batch_size=8)
+    assert float32["reference_dtype_policy"] == "float32" and float32["rows"][2]["max_abs_diff"] <= 1e-5
     with pytest.raises(ValueError, match="explain_steps=32 needs a float32 export .* pass explain_steps=0"):
         export_saved_model(classifier_dir, str(tmp_path / "bf16x"), export_dtype="bfloat16", explain_steps=32)
 
