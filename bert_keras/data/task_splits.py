@@ -53,10 +53,11 @@ class TaskSplits:
     True
     """
 
-    def __init__(self, task, train, eval, test=None):
+    def __init__(self, task, train, eval, test=None, paths=None):
         if task not in TASKS:
             raise ValueError(f"Unknown task {task!r}; use one of {TASKS}.")
         self.task, self.train, self.eval, self.test = task, train, eval, test
+        self.paths = dict(paths or {})  # split name -> the file it was read from, for errors that name the line
 
     @classmethod
     def from_dataset(cls, name, seed=0):
@@ -84,7 +85,8 @@ class TaskSplits:
             raise ValueError("An evaluation file is required (--eval_file): the best epoch and the reported metrics "
                              "come from it.")
         read = _file_reader(task)
-        return cls(task, read(train_file), read(eval_file), read(test_file) if test_file else None)
+        return cls(task, read(train_file), read(eval_file), read(test_file) if test_file else None,
+                   paths={"train": train_file, "eval": eval_file, "test": test_file})
 
     def limited(self, max_train=0, max_eval=0):
         """At most `max_train` training and `max_eval` eval and test examples (0: all), checked non-empty."""
@@ -96,7 +98,7 @@ class TaskSplits:
             return split[:n]
 
         out = TaskSplits(self.task, limit(self.train, max_train), limit(self.eval, max_eval),
-                         limit(self.test, max_eval))
+                         limit(self.test, max_eval), paths=self.paths)
         for name in ("train", "eval"):
             if not out.size(name):
                 raise ValueError(f"The {name} split is empty.")
@@ -141,8 +143,11 @@ class TaskSplits:
                 for n, (_, tags) in enumerate(split, start=1):
                     bad = set(tags) - known
                     if bad:
-                        raise ValueError(f"{name} sentence {n}: entity type(s) of {sorted(bad)} never occur in "
-                                         f"training; known tags: {labels}.")
+                        path = self.paths.get(name)
+                        where = f"{path}:{_line_of_sentence(path, n)}" if path else f"{name} split"
+                        raise ValueError(f"{where}: {name} sentence {n} has tag(s) {sorted(bad)}, whose entity types "
+                                         f"never occur in training; fix them or add training examples of those "
+                                         f"types (known tags: {labels}).")
 
     def fit_inputs(self, name):
         """(x, y) of split `name` as the task model's `fit` / `task_metrics` take them: texts or (texts, texts_b)
@@ -155,3 +160,20 @@ class TaskSplits:
         if self.task == "tag":
             return [words for words, _ in split], [tags for _, tags in split]
         return list(split), None
+
+
+def _line_of_sentence(path, n):
+    """The line where sentence `n` (from 1, as `read_conll` counts them) of a CoNLL file starts."""
+    from bert_keras.data.utf8_file import read_utf8
+
+    count, in_sentence = 0, False
+    for line_no, line in enumerate(read_utf8(path).split("\n"), start=1):
+        fields = line.split()
+        if not fields or fields[0] == "-DOCSTART-":
+            in_sentence = in_sentence and bool(fields)
+            continue
+        if not in_sentence:
+            count, in_sentence = count + 1, True
+            if count == n:
+                return line_no
+    return "?"

@@ -47,9 +47,16 @@ def test_files_and_the_checks_name_file_and_line(tmp_path):
     assert (limited.size("train"), limited.size("eval")) == (2, 1) and splits.size("train") == 3
 
 
-def test_tag_labels_outside_training_are_named_by_sentence():
+def test_tag_labels_outside_training_are_named_by_file_line_and_sentence(tmp_path):
     train = [(["Paris", "is", "big"], ["B-loc", "O", "O"])]
     dev = [(["Bob", "left"], ["B-person", "O"])]
     splits = TaskSplits("tag", train, dev)
-    with pytest.raises(ValueError, match=r"eval sentence 1: entity type\(s\) of \['B-person'\] never occur"):
+    with pytest.raises(ValueError, match=r"eval split: eval sentence 1 has tag\(s\) \['B-person'\], whose entity types "
+                                         "never occur in training"):
         splits.check_labels(splits.label_names())
+    (tmp_path / "train.conll").write_text("Paris\tB-loc\nis\tO\n\nRome\tB-loc\n", encoding="utf-8")
+    (tmp_path / "dev.conll").write_text("-DOCSTART- O\n\nRome\tB-loc\n\n\nBob\tB-person\nleft\tO\n",
+                                        encoding="utf-8")
+    splits = TaskSplits.from_files("tag", str(tmp_path / "train.conll"), str(tmp_path / "dev.conll"))
+    with pytest.raises(ValueError, match=r"dev.conll:6: eval sentence 2 has tag\(s\) \['B-person'\]"):
+        splits.limited(10, 10).check_labels(splits.label_names())  # limited() keeps the files' names
