@@ -1,6 +1,6 @@
 """Side-by-side speed of bert_keras and its peers, all on this machine in one run: `make bench`.
 
-    python -m benchmarks.run [--quick] [--peers] [--out runs/bench] [--runs 5]
+    python -m benchmarks.run [--quick] [--peers] [--out runs/bench] [--runs 5] [--parts speed,real_text,...]
 
 Measures, each figure the median of `--runs` timed repetitions after warm-up (min and max kept):
 - the ceiling: fp32 GFLOP/s of a 4096 x 4096 matmul (TensorFlow with oneDNN, and numpy; the higher is used),
@@ -62,6 +62,9 @@ KERAS_HUB_SETTINGS = {
     "onednn+jit_compile": {"onednn": "1", "jit": True},
 }
 OURS_SETTING = {"onednn": "1", "jit": False}
+# The parts of a run (`--parts`): synthetic training and inference, real text, peak memory, explanations,
+# serving, tokenizers, TFLite, pretraining. The matmul ceiling is measured at the start and end of every run.
+PARTS = ("speed", "real_text", "memory", "explain", "serve", "tokenize", "tflite", "pretrain")
 # What each profile measures: encoder sizes with their batch, peer settings, and the sizes of the other parts.
 PROFILES = {
     "full": dict(configs={"small": 32, "base": 8}, seq=128, keras_hub=tuple(KERAS_HUB_SETTINGS), serve="small",
@@ -133,13 +136,14 @@ def _record(name, impl, config, mode, result, setting="", mfu_flops=None, ceilin
     return rec
 
 
-def run_all(profile, runs, peers):
+def run_all(profile, runs, peers, parts=None):
     from benchmarks import models
 
     from bert_keras.precision import cpu_bf16_flags
 
     p = PROFILES[profile]
     seq = p["seq"]
+    parts = set(PARTS if parts is None else parts)
     records = []
     warmup = 1 if profile == "smoke" else 2
     cpu_bf16 = bool(cpu_bf16_flags())
@@ -160,7 +164,7 @@ def run_all(profile, runs, peers):
     log(f"  ceiling {gflops:.1f} GFLOP/s (TensorFlow+oneDNN {ceiling['tensorflow']:.1f}, "
         f"numpy {ceiling['numpy']:.1f})")
 
-    for config, batch in p["configs"].items():
+    for config, batch in p["configs"].items() if "speed" in parts else ():
         for mode in ("train", "infer"):
             flops = models.flops_per_sequence(config, seq, training=mode == "train")
             for precision in precisions:
@@ -191,61 +195,70 @@ def run_all(profile, runs, peers):
                     records += peer_records(mode, config, batch, seq, warmup, runs, flops, gflops, log, precision,
                                             cpu_bf16)
 
-    records += real_text_records(p["real"], peers, log, p["real"].get("precisions", precisions), cpu_bf16)
-    records += memory_records(p["memory"], log, cpu_bf16)
-    records += explain_records(p["explain"], peers, log)
+    if "real_text" in parts:
+        records += real_text_records(p["real"], peers, log, p["real"].get("precisions", precisions), cpu_bf16)
+    if "memory" in parts:
+        records += memory_records(p["memory"], log, cpu_bf16)
+    if "explain" in parts:
+        records += explain_records(p["explain"], peers, log)
 
-    config = p["serve"]
-    log(f"serve {config} (string-in SavedModel)")
-    compare = profile != "smoke"  # the padded export is the same code with one switch; the smoke run skips it
-    result = measure({"kind": "serve", "config": config, "seq": seq, "requests": p["requests"],
-                      "warmup": min(10, p["requests"] // 2), "runs": runs, "compare_padded": compare})
-    if "error" not in result:
-        b1 = result["batch1"]
-        records.append(_record(f"serve {config}, string-in, batch 1", "bert_keras", config, "serve", b1,
-                               "trimmed to the longest row", p50_ms=b1["p50_ms"], p99_ms=b1["p99_ms"],
-                               requests=b1["requests"], mean_tokens=result["mean_tokens_per_request"],
-                               max_abs_diff_vs_padded=result.get("max_abs_diff_vs_padded")))
-    if "error" not in result and compare:
-        pad = result["batch1_padded"]
-        records.append(_record(f"serve {config}, string-in padded to {seq}, batch 1", "bert_keras", config, "serve",
-                               pad, "pad_to_seq_length (before)", p50_ms=pad["p50_ms"], p99_ms=pad["p99_ms"],
-                               requests=pad["requests"]))
-    if "error" not in result:
-        records.append(_record(f"serve {config}, string-in, batch 64", "bert_keras", config, "serve",
-                               result["batch64"], "trimmed to the longest row", batch=64))
-    else:
-        records.append(_record(f"serve {config}, string-in, batch 1", "bert_keras", config, "serve", result))
+    if "serve" in parts:
+        config = p["serve"]
+        log(f"serve {config} (string-in SavedModel)")
+        compare = profile != "smoke"  # the padded export is the same code with one switch; the smoke run skips it
+        result = measure({"kind": "serve", "config": config, "seq": seq, "requests": p["requests"],
+                          "warmup": min(10, p["requests"] // 2), "runs": runs, "compare_padded": compare})
+        if "error" not in result:
+            b1 = result["batch1"]
+            records.append(_record(f"serve {config}, string-in, batch 1", "bert_keras", config, "serve", b1,
+                                   "trimmed to the longest row", p50_ms=b1["p50_ms"], p99_ms=b1["p99_ms"],
+                                   requests=b1["requests"], mean_tokens=result["mean_tokens_per_request"],
+                                   max_abs_diff_vs_padded=result.get("max_abs_diff_vs_padded")))
+        if "error" not in result and compare:
+            pad = result["batch1_padded"]
+            records.append(_record(f"serve {config}, string-in padded to {seq}, batch 1", "bert_keras", config, "serve",
+                                   pad, "pad_to_seq_length (before)", p50_ms=pad["p50_ms"], p99_ms=pad["p99_ms"],
+                                   requests=pad["requests"]))
+        if "error" not in result:
+            records.append(_record(f"serve {config}, string-in, batch 64", "bert_keras", config, "serve",
+                                   result["batch64"], "trimmed to the longest row", batch=64))
+        else:
+            records.append(_record(f"serve {config}, string-in, batch 1", "bert_keras", config, "serve", result))
 
-    log("tokenize: bert_keras, keras_hub, hf (in turn)")
-    result = measure({"kind": "tokenize", "impls": ["bert_keras", "keras_hub", "hf"], "batch": p["tokenize_batch"],
-                      "seq": seq, "warmup": warmup, "runs": max(runs, 10), "repeats": 1 if profile == "smoke" else 8})
-    for impl in ("bert_keras", "keras_hub", "hf"):
-        one = result.get("impls", {}).get(impl) or result.get(impl) or result
-        records.append(_record(f"tokenize + pack {seq}, batch {p['tokenize_batch']}",
-                               "hf_tokenizers" if impl == "hf" else impl, "-", "tokenize", one,
-                               batch=p["tokenize_batch"], paired="impls" in result and impl in result["impls"]))
+    if "tokenize" in parts:
+        log("tokenize: bert_keras, keras_hub, hf (in turn)")
+        result = measure({"kind": "tokenize", "impls": ["bert_keras", "keras_hub", "hf"],
+                          "batch": p["tokenize_batch"], "seq": seq, "warmup": warmup, "runs": max(runs, 10),
+                          "repeats": 1 if profile == "smoke" else 8})
+        for impl in ("bert_keras", "keras_hub", "hf"):
+            one = result.get("impls", {}).get(impl) or result.get(impl) or result
+            records.append(_record(f"tokenize + pack {seq}, batch {p['tokenize_batch']}",
+                                   "hf_tokenizers" if impl == "hf" else impl, "-", "tokenize", one,
+                                   batch=p["tokenize_batch"], paired="impls" in result and impl in result["impls"]))
 
-    log(f"tflite {config}: {', '.join(p['tflite'])} (conversion not timed)")
-    result = measure({"kind": "tflite", "config": config, "seq": seq, "quantize": list(p["tflite"]),
-                      "requests": p["tflite_requests"], "warmup": min(5, p["tflite_requests"] // 2)})
-    for quantize in p["tflite"]:
-        r = result.get(quantize, result)
-        name = "float32" if quantize == "none" else quantize
-        extra = {} if "error" in r else {"p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"], "size_mb": r["size_mb"]}
-        records.append(_record(f"tflite {config} {name}, string-in, batch 1", "bert_keras", config, "serve", r,
-                               name, **extra))
+    if "tflite" in parts:
+        config = p["serve"]
+        log(f"tflite {config}: {', '.join(p['tflite'])} (conversion not timed)")
+        result = measure({"kind": "tflite", "config": config, "seq": seq, "quantize": list(p["tflite"]),
+                          "requests": p["tflite_requests"], "warmup": min(5, p["tflite_requests"] // 2)})
+        for quantize in p["tflite"]:
+            r = result.get(quantize, result)
+            name = "float32" if quantize == "none" else quantize
+            extra = {} if "error" in r else {"p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"], "size_mb": r["size_mb"]}
+            records.append(_record(f"tflite {config} {name}, string-in, batch 1", "bert_keras", config, "serve", r,
+                                   name, **extra))
 
-    config = p["pretrain"]
-    for bucketed in (False, True):
-        setting = "length buckets" if bucketed else f"padded to {seq}"
-        log(f"pretrain {config}: {setting}")
-        result = measure({"kind": "pretrain", "config": config, "batch": 32, "seq": seq, "bucketed": bucketed,
-                          "steps_per_run": 4, "warmup": warmup, "runs": runs, "documents": p["documents"]})
-        extra = {} if "error" in result else {"padding_fraction": result["padding_fraction"],
-                                              "tokens_per_s": result["tokens_per_s"]}
-        records.append(_record(f"pretrain {config} MLM+NSP", "bert_keras", config, "train", result, setting,
-                               **extra))
+    if "pretrain" in parts:
+        config = p["pretrain"]
+        for bucketed in (False, True):
+            setting = "length buckets" if bucketed else f"padded to {seq}"
+            log(f"pretrain {config}: {setting}")
+            result = measure({"kind": "pretrain", "config": config, "batch": 32, "seq": seq, "bucketed": bucketed,
+                              "steps_per_run": 4, "warmup": warmup, "runs": runs, "documents": p["documents"]})
+            extra = {} if "error" in result else {"padding_fraction": result["padding_fraction"],
+                                                  "tokens_per_s": result["tokens_per_s"]}
+            records.append(_record(f"pretrain {config} MLM+NSP", "bert_keras", config, "train", result, setting,
+                                   **extra))
 
     log("matmul ceiling again (a machine loaded by another job shows here)")
     again = measure({"kind": "matmul", "n": n, "warmup": warmup, "runs": runs})
@@ -573,16 +586,22 @@ def main(argv=None):
     parser.add_argument("--peers", action="store_true", help="also the peers in their own venvs (make bench-peers).")
     parser.add_argument("--out", default=os.path.join(ROOT, "runs", "bench"))
     parser.add_argument("--runs", type=int, default=5, help="timed repetitions per figure (median reported).")
+    parser.add_argument("--parts", default=",".join(PARTS),
+                        help=f"comma-separated parts to measure, of {','.join(PARTS)} (default: all).")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1.")
+    parts = [part.strip() for part in args.parts.split(",") if part.strip()]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown or not parts:
+        parser.error(f"--parts={args.parts!r}: unknown {unknown or 'empty'}; choose from {','.join(PARTS)}.")
     global IN_PROCESS
     profile = "smoke" if args.smoke else "quick" if args.quick else "full"
     IN_PROCESS = args.smoke
     start = time.time()
-    records = run_all(profile, args.runs, args.peers)
+    records = run_all(profile, args.runs, args.peers, parts)
     meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(), "profile": profile,
-            "runs": args.runs, "wall_s": round(time.time() - start, 1)}
+            "runs": args.runs, "parts": parts, "wall_s": round(time.time() - start, 1)}
     os.makedirs(args.out, exist_ok=True)
     for r in records:
         r.setdefault("mfu", None)

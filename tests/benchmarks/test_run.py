@@ -3,6 +3,8 @@
 import json
 import os
 
+import pytest
+
 from benchmarks import models, run
 
 MODES = {"ceiling", "train", "infer", "serve", "tokenize", "train_real", "infer_real", "memory", "explain_ig"}
@@ -87,3 +89,15 @@ def test_rounds_report_the_median_round_and_keep_every_round():
     record = run._real_record("infer_real minilm", "bert_keras", "infer_real", result, "defaults",
                               {"batch": 64, "seq": 128, "examples": 4096, "precision": "mixed_bfloat16"}, True)
     assert record["seq_per_s_rounds"] == [700.0, 900.0, 800.0] and record["seq_per_s"] == 800.0
+
+
+def test_parts_measure_only_what_is_asked(tmp_path, capsys):
+    run.main(["--smoke", "--runs", "1", "--out", str(tmp_path), "--parts", "tokenize, pretrain"])
+    records = json.loads((tmp_path / "results.json").read_text())
+    assert {r["mode"] for r in records} == {"ceiling", "tokenize", "train"}  # pretraining rows are mode "train"
+    assert all(r["name"].startswith(("fp32 matmul", "tokenize", "pretrain")) for r in records), records
+    assert json.loads((tmp_path / "meta.json").read_text())["parts"] == ["tokenize", "pretrain"]
+    for bad, why in (("tokenise", "unknown ['tokenise']; choose from speed,real_text,"), (",", "unknown empty")):
+        with pytest.raises(SystemExit):
+            run.main(["--smoke", "--out", str(tmp_path), "--parts", bad])
+        assert why in capsys.readouterr().err
