@@ -56,6 +56,7 @@ class FinetuneConfig(RunConfig):
     max_answer_length: int = squad_features.MAX_ANSWER_LENGTH
     version_2_with_negative: bool = False
     shuffle: bool = True
+    learning_rate: float = None  # None: the task API's "auto" (5e-5; 2e-3 with LoRA)
     lora_rank: int = 0
     gradient_accumulation_steps: int = 1
     long_document: str = "truncate"
@@ -157,7 +158,8 @@ def run(cfg):
             logger.info("LoRA rank %d: %d of %d parameters train (%.2f%%).", cfg.lora_rank, trainable, total,
                         100.0 * trainable / total)
         # The task's recipe: fused AdamW, warmup + linear decay sized by fit, the task's loss and metrics.
-        model.compile(learning_rate=cfg.learning_rate, warmup_ratio=cfg.warmup_ratio, weight_decay=cfg.weight_decay,
+        learning_rate = "auto" if cfg.learning_rate is None else cfg.learning_rate
+        model.compile(learning_rate=learning_rate, warmup_ratio=cfg.warmup_ratio, weight_decay=cfg.weight_decay,
                       gradient_accumulation_steps=cfg.gradient_accumulation_steps, jit_compile=cfg.jit_compile,
                       steps_per_execution=cfg.steps_per_execution)
     callbacks, _ = cb.training_callbacks(out_dir, lambda resume: [cb.BestWeights(out_dir, resume=resume)])
@@ -192,6 +194,9 @@ def write_model_dir(model, out_dir, cfg, splits, tokenizer, is_chief, strategy, 
               "strategy": cfg.strategy, "replicas": strategy.num_replicas_in_sync,
               "precision": keras.mixed_precision.global_policy().name, "lora_rank": getattr(cfg, "lora_rank", 0) or None,
               "gradient_accumulation_steps": getattr(cfg, "gradient_accumulation_steps", 1), **(extra or {})}
+    peak = getattr(getattr(getattr(model, "optimizer", None), "_learning_rate", None), "peak", None)
+    if peak is not None:  # the recipe's schedule: the peak it trained at ("auto" resolved)
+        result["learning_rate"] = peak
     result["eval_examples"] = splits.size("eval")
     result.update(model_for_eval.task_metrics(*splits.fit_inputs("eval"), batch_size=cfg.batch_size))
     if splits.test:
@@ -251,7 +256,8 @@ def define_flags():
     flags.DEFINE_integer("seq_length", _defaults.seq_length, "Packed sequence length.")
     flags.DEFINE_integer("batch_size", _defaults.batch_size, "Global batch size.")
     flags.DEFINE_integer("epochs", _defaults.epochs, "Training epochs.")
-    flags.DEFINE_float("learning_rate", _defaults.learning_rate, "Peak learning rate (AdamW).")
+    flags.DEFINE_float("learning_rate", None, "Peak learning rate (AdamW); default 5e-5, or 2e-3 with --lora_rank "
+                       "(the task API's learning_rate='auto').")
     flags.DEFINE_float("warmup_ratio", _defaults.warmup_ratio, "Fraction of steps of linear warmup.")
     flags.DEFINE_float("weight_decay", _defaults.weight_decay, "AdamW weight decay (not on biases and LayerNorm).")
     flags.DEFINE_float("dropout", _defaults.dropout, "Dropout in the encoder (hidden and attention) and head.")

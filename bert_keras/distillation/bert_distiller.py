@@ -24,7 +24,8 @@ from keras import ops
 
 from bert_keras.models.bert_classifier import BertClassifier
 from bert_keras.models.bert_encoder import INPUT_NAMES
-from bert_keras.models.encoder_task import _unpack_validation, recipe_optimizer, size_recipe_schedule
+from bert_keras.models.encoder_task import (FULL_FINETUNING_LEARNING_RATE, _unpack_validation, check_learning_rate,
+                                            recipe_optimizer, size_recipe_schedule)
 
 
 @keras.saving.register_keras_serializable(package="bert_keras")
@@ -115,6 +116,8 @@ class BertDistiller(keras.distillation.Distiller):
                 weight_decay=0.01, gradient_accumulation_steps=None, **kwargs):
         """Keras `compile` with the student's fine-tuning recipe for what is left at "auto" (`EncoderTask.compile`):
         fused AdamW with warmup + linear decay sized by the first `fit`, the student's loss and metrics."""
+        if check_learning_rate(learning_rate) == "auto":
+            learning_rate = FULL_FINETUNING_LEARNING_RATE  # the student trains all its weights
         optimizer = recipe_optimizer(self, optimizer, learning_rate, warmup_ratio, weight_decay,
                                      gradient_accumulation_steps)
         if isinstance(loss, str) and loss == "auto":

@@ -83,6 +83,37 @@ def test_lora_refusals(minilm_dir, reviews):
         model.enable_lora(2)
 
 
+def test_auto_learning_rate_follows_lora_and_refuses_bad_values(minilm_dir, reviews):
+    from bert_keras.models.encoder_task import FULL_FINETUNING_LEARNING_RATE, LORA_LEARNING_RATE
+
+    def peak(model):
+        return model.optimizer._learning_rate.peak
+
+    full = _text_classifier(minilm_dir)
+    full.compile()
+    assert peak(full) == FULL_FINETUNING_LEARNING_RATE == 5e-5
+    lora_first = _text_classifier(minilm_dir)
+    lora_first.enable_lora(2)
+    lora_first.compile()
+    assert peak(lora_first) == LORA_LEARNING_RATE == 2e-3
+    # from_pretrained compiles before a user may enable LoRA: "auto" follows, up to the first fit.
+    lora_after = _text_classifier(minilm_dir)
+    lora_after.compile(gradient_accumulation_steps=2)
+    lora_after.enable_lora(2)
+    assert peak(lora_after) == LORA_LEARNING_RATE
+    lora_after.fit(reviews[0][:16], reviews[1][:16], batch_size=4, verbose=0)
+    lr_at_peak = float(lora_after.optimizer._learning_rate(lora_after.optimizer._learning_rate.warmup_steps))
+    assert lr_at_peak == pytest.approx(LORA_LEARNING_RATE)
+    # An explicit rate stays what the user said, LoRA or not.
+    explicit = _text_classifier(minilm_dir)
+    explicit.compile(learning_rate=1e-4)
+    explicit.enable_lora(2)
+    assert peak(explicit) == 1e-4
+    for bad in (0, -1e-3, float("nan"), "fast", True, None):
+        with pytest.raises(ValueError, match=f"learning_rate must be a positive number or 'auto', got {bad!r}"):
+            full.compile(learning_rate=bad)
+
+
 def test_plain_copy_changes_precision_and_shares_nothing(minilm_dir, reviews):
     model = _text_classifier(minilm_dir)
     texts = reviews[0][:8]

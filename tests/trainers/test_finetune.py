@@ -229,8 +229,9 @@ def test_lora_and_gradient_accumulation_flags(tmp_path, rt_files, minilm_dir):
     model (merged kernels, no LoRA variables) that reproduces the reported accuracy."""
     train, dev = rt_files
     cfg = _tiny(tmp_path, minilm_dir, task="classify", train_file=train, eval_file=dev, lora_rank=4,
-                gradient_accumulation_steps=2, mixed_precision="auto", learning_rate=2e-3)
+                gradient_accumulation_steps=2, mixed_precision="auto", learning_rate=None)
     result = run(cfg)
+    assert result["learning_rate"] == 2e-3  # no --learning_rate: the task API's "auto", LoRA's rate
     # "auto" goes through the resolver, which the suite pins to float32 (BERT_KERAS_PRECISION in conftest.py);
     # what "auto" picks on each CPU is tests/test_precision.py's.
     assert (result["lora_rank"], result["gradient_accumulation_steps"], result["precision"]) == (4, 2, "float32")
