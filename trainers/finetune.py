@@ -178,6 +178,7 @@ def write_model_dir(model, out_dir, cfg, splits, tokenizer, is_chief, strategy, 
     `trainers.distill` writes its students with it too; `extra` adds to metrics.json and label_map.json."""
     import keras
 
+    from bert_keras.models.encoder_task import recipe_peak_learning_rate
     from trainers import callbacks as cb
 
     task = splits.task
@@ -194,7 +195,7 @@ def write_model_dir(model, out_dir, cfg, splits, tokenizer, is_chief, strategy, 
               "strategy": cfg.strategy, "replicas": strategy.num_replicas_in_sync,
               "precision": keras.mixed_precision.global_policy().name, "lora_rank": getattr(cfg, "lora_rank", 0) or None,
               "gradient_accumulation_steps": getattr(cfg, "gradient_accumulation_steps", 1), **(extra or {})}
-    peak = getattr(getattr(getattr(model, "optimizer", None), "_learning_rate", None), "peak", None)
+    peak = recipe_peak_learning_rate(model)
     if peak is not None:  # the recipe's schedule: the peak it trained at ("auto" resolved)
         result["learning_rate"] = peak
     result["eval_examples"] = splits.size("eval")

@@ -74,6 +74,14 @@ def size_recipe_schedule(model, total_steps):
     schedule.warmup_steps = int(round(model._warmup_ratio * schedule.total_steps))
 
 
+def recipe_peak_learning_rate(model):
+    """The peak learning rate of `model`'s recipe schedule (compiled with optimizer="auto", "auto" resolved), or
+    None for a model compiled with an optimizer of its own or not compiled."""
+    if not getattr(model, "_schedule_from_fit", False):
+        return None
+    return model.optimizer._learning_rate.peak
+
+
 class EncoderTask(keras.Model):
     """Base of the task models: serializes `encoder` and `preprocessor` in the config, trains on text.
 
@@ -251,8 +259,7 @@ class EncoderTask(keras.Model):
         for layer in targets:
             layer.enable_lora(rank, lora_alpha=alpha)
         self.lora_rank = rank
-        if optimizer is not None and getattr(self, "_schedule_from_fit", False) \
-                and getattr(self, "_auto_learning_rate", False):
+        if optimizer is not None and getattr(self, "_auto_learning_rate", False):
             # compiled with learning_rate="auto" before LoRA was on: the recipe's LoRA rate (the schedule's values
             # are traced at the first step, so setting them now is in time).
             optimizer._learning_rate.peak = self._recipe_learning_rate()

@@ -84,10 +84,8 @@ def test_lora_refusals(minilm_dir, reviews):
 
 
 def test_auto_learning_rate_follows_lora_and_refuses_bad_values(minilm_dir, reviews):
-    from bert_keras.models.encoder_task import FULL_FINETUNING_LEARNING_RATE, LORA_LEARNING_RATE
-
-    def peak(model):
-        return model.optimizer._learning_rate.peak
+    from bert_keras.models.encoder_task import (FULL_FINETUNING_LEARNING_RATE, LORA_LEARNING_RATE,
+                                                recipe_peak_learning_rate as peak)
 
     full = _text_classifier(minilm_dir)
     full.compile()
@@ -109,6 +107,8 @@ def test_auto_learning_rate_follows_lora_and_refuses_bad_values(minilm_dir, revi
     explicit.compile(learning_rate=1e-4)
     explicit.enable_lora(2)
     assert peak(explicit) == 1e-4
+    explicit.compile(optimizer=keras.optimizers.SGD(0.1))
+    assert peak(explicit) is None  # the user's own optimizer: no recipe peak to report
     for bad in (0, -1e-3, float("nan"), "fast", True, None):
         with pytest.raises(ValueError, match=f"learning_rate must be a positive number or 'auto', got {bad!r}"):
             full.compile(learning_rate=bad)
