@@ -11,9 +11,8 @@ GELU ride on the matmul instead of being separate passes over [tokens, 3072]: me
 GELU takes the time of the matmul alone (7.9 ms vs 13.0 ms with Keras's `Dense` + GELU).
 In training the gradient needs the pre-activation, which that fusion does not keep, so there (`training=True`) a
 GELU is `fused_gelu.gelu_fused`: forward and gradient each one XLA-compiled loop, +3-4% on a bf16 BERT training step.
-The bias is added by `bias_add.bias_add` (still a `BiasAdd` for grappler), whose bfloat16 gradient is summed by a
-oneDNN matmul in float32 where TensorFlow's `BiasAddGrad` sums in bfloat16 (12% off over a batch of 4096 tokens;
-with the fix a `small` bf16 training step is 10-13% faster, 2 Zen 4 cores).
+The bias is added by `bias_add.bias_add` (still a `BiasAdd` for grappler), whose bfloat16 gradient is summed in
+float32 where TensorFlow's `BiasAddGrad` sums in bfloat16 (12% off over a batch of 4096 tokens).
 On other backends (JAX, used by the GPU benchmark) it is Keras's `Dense` unchanged.
 """
 
