@@ -2,6 +2,8 @@
 
 import keras
 
+from bert_keras.layers.fused_dense import FusedDense
+
 
 @keras.saving.register_keras_serializable(package="bert_keras")
 class BertPooler(keras.layers.Layer):
@@ -21,7 +23,7 @@ class BertPooler(keras.layers.Layer):
         super().__init__(**kwargs)
         self.hidden_dim = hidden_dim
         self.initializer_range = initializer_range
-        self.dense = keras.layers.Dense(
+        self.dense = FusedDense(
             hidden_dim, activation="tanh", dtype=self.dtype_policy, name="dense",
             kernel_initializer=keras.initializers.TruncatedNormal(stddev=initializer_range))
 

@@ -4,8 +4,10 @@ Leans on TensorFlow's `tf.nn.bias_add` for the forward pass (so grappler still f
 oneDNN matmul) and on `tf.custom_gradient` for the backward. Why: TensorFlow's CPU `BiasAddGrad` sums a bfloat16
 gradient in bfloat16, so over the rows of a batch it loses most of its precision: an all-ones gradient over 4,096
 rows sums to 256, and a [4096, 2048] gradient of mean 0.5 (batch 32 x 128 tokens) comes out 12% off its largest
-column sum. `tf.reduce_sum` (what Keras's `Dense`, whose `AddV2` has a `Sum` gradient, gets) accumulates in float32
-and is off by 0.2%, the rounding of the result to bfloat16. Speed: the same (2 Zen 4 cores, avx512_bf16, `small`
+column sum. Keras's own `Dense` adds its bias with `BiasAdd` on TensorFlow and has the same fault (so keras-hub's
+bf16 training too; TensorFlow issue #86378 shows the CPU kernel disagreeing with the GPU's, PyTorch fixed the same
+overflow in its bf16 conv bias gradient, pytorch #68048). `tf.reduce_sum` accumulates in float32 and is off by 0.2%,
+the rounding of the result to bfloat16. Speed: the same (2 Zen 4 cores, avx512_bf16, `small`
 and `base` bf16 training steps interleaved in one process: within 1%). Other dtypes keep `BiasAddGrad`.
 """
 

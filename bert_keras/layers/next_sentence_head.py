@@ -6,6 +6,8 @@ kernel here is its transpose). Label 0 = B follows A, 1 = B is a random segment,
 
 import keras
 
+from bert_keras.layers.fused_dense import FusedDense
+
 
 @keras.saving.register_keras_serializable(package="bert_keras")
 class NextSentenceHead(keras.layers.Layer):
@@ -25,7 +27,7 @@ class NextSentenceHead(keras.layers.Layer):
         super().__init__(**kwargs)
         self.hidden_dim = hidden_dim
         self.initializer_range = initializer_range
-        self.dense = keras.layers.Dense(
+        self.dense = FusedDense(
             2, dtype=self.dtype_policy, name="dense",
             kernel_initializer=keras.initializers.TruncatedNormal(stddev=initializer_range))
 

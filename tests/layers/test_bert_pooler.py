@@ -20,3 +20,16 @@ def test_wrong_shape_named():
 def test_config_round_trip():
     pooler = BertPooler(hidden_dim=4, initializer_range=0.1)
     assert BertPooler.from_config(pooler.get_config()).get_config() == pooler.get_config()
+
+
+def test_bfloat16_bias_gradient_over_a_large_batch_is_exact():
+    # Keras's Dense sums a bfloat16 bias gradient in bfloat16 (512 ones -> 256); the pooler's must not.
+    import tensorflow as tf
+
+    pooler = BertPooler(hidden_dim=4, dtype="mixed_bfloat16")
+    x = tf.ones((512, 3, 4))
+    pooler(x)
+    pooler.dense.set_weights([np.zeros((4, 4), "float32"), np.zeros((4,), "float32")])
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(tf.cast(pooler(x), tf.float32))  # tanh'(0) = 1: each row adds 1 to each bias
+    assert tape.gradient(loss, pooler.dense.bias).numpy().tolist() == [512.0] * 4
