@@ -56,15 +56,19 @@ def test_tagger_and_qa_snippet(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     ns = {}
     exec(compile(quick_start_snippets()[2], "README.md (quick start, third snippet)", "exec"), ns)
-    (entities,) = ns["entities"]  # 256 tweets x 2 epochs predict few entities; the offsets must hold for any
+    (entities,) = ns["entities"]
     text = "Going to see Taylor Swift in New York tonight"
+    assert entities, "the quick start's tagger found no entity in its example sentence"
     assert all(text[e["start"]:e["end"]] == e["text"] for e in entities), entities
     loss = ns["history"].history["loss"]
-    assert loss[1] < loss[0] * 0.9, loss  # 2.84 -> 2.22 measured at the recipe's 5e-5
+    assert loss[-1] < loss[0] * 0.3, loss  # 1.44 -> 0.26 measured (seed 0; seed 1: 1.47 -> 0.27)
     from bert_keras.metrics.tagging import bio_spans
 
     assert ns["scores"]["true_entities"] == sum(len(bio_spans(t)) for _, t in ns["tweets"]["dev"][:128])
-    assert ns["tagger"].optimizer.iterations.numpy() == 16  # compiled by from_pretrained: 2 epochs x 8 batches
+    # 512 tweets x 5 epochs: entity F1 0.42 on these 128 dev tweets (0.42 / 0.39 on 300, seeds 0 / 1); a tagger
+    # that predicts only "O" (what 256 tweets of any kind x 2 epochs learned) scores 0
+    assert ns["scores"]["entity_f1"] >= 0.25, ns["scores"]
+    assert ns["tagger"].optimizer.iterations.numpy() == 160  # compiled by from_pretrained: 5 epochs x 32 batches
     (answer,) = ns["answers"]
     context = ns["examples"][0].context
     assert answer["start"] >= 0 and context[answer["start"]:answer["end"]] == answer["text"]
