@@ -69,7 +69,15 @@ class BertClassifier(EncoderTask):
         if window_training not in WINDOW_TRAINING:
             raise ValueError(f"window_training must be one of {WINDOW_TRAINING}, got {window_training!r}.")
         if labels is not None:
-            labels = [str(label) for label in labels]
+            if isinstance(labels, (str, bytes)):
+                raise ValueError(f"labels must be a list of class names in id order, got the single string {labels!r}.")
+            labels = list(labels)
+            for label in labels:
+                if not isinstance(label, str):
+                    raise ValueError(
+                        f"labels are class names, strings in id order; got {label!r} ({type(label).__name__}). "
+                        "Integer targets are class ids already: for classes 0..n-1 pass num_classes=n instead, or "
+                        "pass the names as strings (labels=[str(name) for name in ...]).")
             if len(set(labels)) != len(labels) or len(labels) < 2:
                 raise ValueError(f"labels must be >= 2 distinct class names, got {labels}.")
             if num_classes is not None and num_classes != len(labels):
@@ -191,10 +199,20 @@ class BertClassifier(EncoderTask):
         if self.num_classes == 1:
             if y.dtype.kind not in "iuf":
                 raise ValueError(f"Regression targets must be numbers, got dtype {y.dtype}.")
-            return (y.astype("float32"),)
+            y = y.astype("float32")
+            bad = np.flatnonzero(~np.isfinite(y))
+            if len(bad):
+                raise ValueError(f"Regression target {bad[0]} is {y[bad[0]]}: targets must be finite numbers (a NaN "
+                                 "or inf target turns every weight into NaN); fix or drop that row.")
+            return (y,)
         if y.dtype.kind in "USO":
             names = [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in y]
             if self.labels is None:
+                if not getattr(self, "_naming_labels", False):
+                    raise ValueError(
+                        "This model has no label names, so its targets are class ids (ints), got names "
+                        f"{sorted(set(names))[:10]}: pass labels=[...] in id order when building it, or fit it on "
+                        "the names first (fit names the classes, sorted).")
                 found = sorted(set(names))
                 if len(found) != self.num_classes:
                     raise ValueError(f"The targets hold {len(found)} class names {found[:10]} but the model has "
@@ -265,8 +283,9 @@ class BertClassifier(EncoderTask):
                                     return_dict=return_dict, **kwargs)
         if sample_weight is not None or isinstance(x, tf.data.Dataset):
             raise ValueError("evaluate with windows takes texts and labels (no sample_weight, no tf.data.Dataset).")
-        predictions = self.predict(x, batch_size=batch_size, verbose=0)
         (targets,) = self._targets(y)
+        _check_count(x, targets)
+        predictions = self.predict(x, batch_size=batch_size, verbose=0)
         if self.num_classes == 1:
             result = {"loss": float(np.mean((predictions - targets) ** 2))}
         else:
@@ -289,8 +308,18 @@ class BertClassifier(EncoderTask):
         mcc for classification; pearson, spearman and mse for regression."""
         from bert_keras import metrics
 
-        predictions = self.predict(x, batch_size=batch_size, verbose=0)
         (targets,) = self._targets(y)
+        _check_count(x, targets)
+        predictions = self.predict(x, batch_size=batch_size, verbose=0)
         if self.num_classes == 1:
             return metrics.regression_metrics(targets, predictions)
         return metrics.classification_metrics(targets, predictions.argmax(-1))
+
+
+def _check_count(x, targets):
+    """Refuses texts and targets of different counts before any prediction is made."""
+    if isinstance(x, tuple) and len(x) == 2:  # (texts_a, texts_b)
+        x = x[0]
+    n = len(x) if hasattr(x, "__len__") and not isinstance(x, (str, bytes)) else None
+    if n is not None and n != len(targets):
+        raise ValueError(f"{n} texts but {len(targets)} labels.")

@@ -14,7 +14,7 @@ from keras import ops
 
 from bert_keras.data.squad import SquadExample
 from bert_keras.models.bert_encoder import INPUT_NAMES
-from bert_keras.models.encoder_task import EncoderTask, encoder_inputs
+from bert_keras.models.encoder_task import EncoderTask, check_batch_size, encoder_inputs
 from bert_keras.preprocessing.bert_text_preprocessor import BertTextPreprocessor, text_column
 from bert_keras.text import squad_features
 
@@ -163,7 +163,10 @@ class BertSpanQA(EncoderTask):
         dataset = dataset.map(lambda x, start, end: (x, {"start_logits": start, "end_logits": end}))
         return dataset, batches, order
 
-    def _read_dataset(self, dataset):
+    def _inputs_carry_targets(self, x):
+        return True  # `examples` asks for the answers itself, naming the forms it takes
+
+    def _read_dataset(self, dataset, need_targets=False):
         raise ValueError("Span QA takes (questions, contexts) and answers, or a list of SquadExample; not a "
                          "tf.data.Dataset (a question's windows are built in Python).")
 
@@ -186,11 +189,21 @@ class BertSpanQA(EncoderTask):
                 raise ValueError("Training and evaluating span QA need answers: fit((questions, contexts), answers) "
                                  "(None for a question without one).")
             return [SquadExample(str(i), q, c, [], False) for i, (q, c) in enumerate(zip(questions, contexts))]
+        if isinstance(y, (str, bytes)):
+            raise ValueError(f"answers must be a list with one answer per question, got the single string {y!r}; "
+                             "wrap it: [answer].")
         y = list(y)
         if len(y) != len(questions):
             raise ValueError(f"{len(questions)} questions but {len(y)} answers.")
-        return [SquadExample(str(i), q, c, _answer_spans(a, c, i), False)
-                for i, (q, c, a) in enumerate(zip(questions, contexts, y))]
+        examples = [SquadExample(str(i), q, c, _answer_spans(a, c, i), False)
+                    for i, (q, c, a) in enumerate(zip(questions, contexts, y))]
+        if not self.allow_no_answer:
+            for example in examples:
+                if not example.answers:
+                    raise ValueError(f"Answer {example.qid} is None (no answer), but this model has "
+                                     "allow_no_answer=False: build it with allow_no_answer=True (SQuAD 2.0) to train "
+                                     "on questions without an answer, or drop the question.")
+        return examples
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """With a preprocessor: `(questions, contexts)` (or SquadExamples) -> per question `{"text", "start",
@@ -199,10 +212,10 @@ class BertSpanQA(EncoderTask):
         `predict` on id dicts (start and end logits)."""
         if self.preprocessor is None:
             return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
+        batch_size = check_batch_size(batch_size, self.DEFAULT_BATCH_SIZE)
         examples = self.examples(x)
         order = np.argsort([len(e.context) for e in examples], kind="stable")
         answer = self._answer_function()
-        batch_size = batch_size or self.DEFAULT_BATCH_SIZE
         results = [None] * len(examples)
         for start in range(0, len(examples), batch_size):
             rows = order[start:start + batch_size]
@@ -253,12 +266,19 @@ def _answer_spans(answer, context, row):
         if "text" not in answer:
             raise ValueError(f"Answer {row} is a dict without 'text': {answer}.")
         answer = (answer["text"], answer.get("answer_start"))
+    if isinstance(answer, bytes):
+        answer = answer.decode("utf-8")
+    if isinstance(answer, tuple) and len(answer) == 2 and isinstance(answer[0], bytes):
+        answer = (answer[0].decode("utf-8"), answer[1])
     if isinstance(answer, str):
         answer = (answer, None)
     if not isinstance(answer, tuple) or len(answer) != 2 or not isinstance(answer[0], str):
         raise ValueError(f"Answer {row} must be a string, (text, char_start), {{'text', 'answer_start'}}, None or a "
                          f"list of those; got {answer!r}.")
     text, start = answer
+    if not text.strip():
+        raise ValueError(f"Answer {row} is {text!r}: an answer needs a word of the context (None marks a question "
+                         "without one).")
     if start is None:
         start = context.find(text)
         if start < 0:

@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from bert_keras.metrics.tagging import bio_spans
 from bert_keras.models.bert_encoder import INPUT_NAMES  # noqa: F401  (used by the docstring example, run by make test)
-from bert_keras.models.encoder_task import EncoderTask, encoder_inputs
+from bert_keras.models.encoder_task import EncoderTask, check_batch_size, encoder_inputs
 from bert_keras.preprocessing.bert_text_preprocessor import BertTextPreprocessor, text_column
 
 IGNORE_LABEL = -1
@@ -67,7 +67,10 @@ class BertTokenClassifier(EncoderTask):
 
     def __init__(self, encoder, num_labels=None, dropout=0.1, labels=None, preprocessor=None, **kwargs):
         if labels is not None:
-            labels = [str(label) for label in labels]
+            if isinstance(labels, (str, bytes)) or not all(isinstance(label, str) for label in labels):
+                raise ValueError(f"labels are tag names, a list of strings in id order; got {labels!r}. Integer tags "
+                                 "are tag ids already: pass num_labels=n for tags 0..n-1.")
+            labels = list(labels)
             if len(set(labels)) != len(labels):
                 raise ValueError(f"labels must be distinct tag names, got {labels}.")
             if num_labels is not None and num_labels != len(labels):
@@ -140,7 +143,7 @@ class BertTokenClassifier(EncoderTask):
         return self.preprocessor.word_dataset(words, tags, batch_size=batch_size, shuffle=shuffle,
                                               sort_by_length=sort_by_length, pad_to_multiple_of=pad_to_multiple_of)
 
-    def _read_dataset(self, dataset):
+    def _read_dataset(self, dataset, need_targets=False):
         """Words and tags of a `tf.data.Dataset` of `(words, tags)` (string [words] each), batched or not."""
         spec = dataset.element_spec
         if not isinstance(spec, tuple) or len(spec) != 2:
@@ -162,6 +165,10 @@ class BertTokenClassifier(EncoderTask):
         for i, (w, t) in enumerate(zip(words, y)):
             if len(w) != len(t):
                 raise ValueError(f"Sentence {i} has {len(w)} words but {len(t)} tags.")
+            for j, word in enumerate(w):
+                if not (word.decode("utf-8") if isinstance(word, bytes) else word).strip():
+                    raise ValueError(f"Sentence {i}, word {j} is {word!r}: it has no WordPiece to learn its tag "
+                                     "from; drop empty words (and their tags).")
         names = any(isinstance(tag, (str, bytes)) for tags in y for tag in tags)
         if not names:
             for i, tags in enumerate(y):
@@ -174,6 +181,9 @@ class BertTokenClassifier(EncoderTask):
         if self.labels is None:
             from bert_keras.text.word_features import bio_tag_set
 
+            if not getattr(self, "_naming_labels", False):
+                raise ValueError("This tagger has no tag names, so its tags are ids (ints), got names: pass "
+                                 "labels=[...] in id order when building it, or fit it on the names first.")
             found = bio_tag_set(zip(words, y))
             if len(found) != self.num_labels:
                 raise ValueError(f"The tags make the BIO tag set {found[:10]} of {len(found)} tags but the model has "
@@ -226,10 +236,11 @@ class BertTokenClassifier(EncoderTask):
         """One tag per word (its first WordPiece's argmax) for sentences given as word lists (with
         long_document="windows" every word is read, labelled from its max-context window, up to `max_windows`)."""
         self._require_preprocessor("predict_word_tags")
+        batch_size = check_batch_size(batch_size, self.DEFAULT_BATCH_SIZE)
         words = _sentences(words)
         if self._windowed:
-            return self._predict_window_word_tags(words, batch_size or self.DEFAULT_BATCH_SIZE)
-        dataset, _, order = self.preprocessor.word_dataset(words, batch_size=batch_size or self.DEFAULT_BATCH_SIZE,
+            return self._predict_window_word_tags(words, batch_size)
+        dataset, _, order = self.preprocessor.word_dataset(words, batch_size=batch_size,
                                                            sort_by_length=True, pad_to_multiple_of=1, word_index=True)
         names = self.labels or [str(i) for i in range(self.num_labels)]
         tags = [None] * len(words)
@@ -291,13 +302,13 @@ class BertTokenClassifier(EncoderTask):
         if not self.labels:
             raise ValueError("The model has no tag names to decode entities with: build it with labels=[...] or fit "
                              "it on tag names.")
+        batch_size = check_batch_size(batch_size, self.DEFAULT_BATCH_SIZE)
         texts = text_column(texts)
         ids, _, lengths = self.preprocessor.tokenize_columns(texts)
         if self._windowed:  # the windows per text decide a batch's rows
             lengths = ids.row_lengths().numpy()
         order = np.argsort(lengths, kind="stable")
         decode = self._entity_function()
-        batch_size = batch_size or self.DEFAULT_BATCH_SIZE
         results = [None] * len(texts)
         for start in range(0, len(texts), batch_size):
             rows = order[start:start + batch_size]

@@ -27,6 +27,17 @@ FULL_FINETUNING_LEARNING_RATE = 5e-5
 LORA_LEARNING_RATE = 2e-3
 
 
+def check_batch_size(batch_size, default):
+    """`batch_size` as an int (`default` for None); a ValueError naming it unless it is a positive integer
+    (numpy integers too, as Keras takes them)."""
+    if batch_size is None:
+        return default
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer or None (the default, {default}), got "
+                         f"{batch_size!r}.")
+    return int(batch_size)
+
+
 def check_learning_rate(learning_rate):
     """`learning_rate` if it is "auto" or a positive number; a ValueError naming it otherwise."""
     if isinstance(learning_rate, str) and learning_rate == "auto":
@@ -332,29 +343,44 @@ class EncoderTask(keras.Model):
     def _finish_predictions(self, outputs):
         return outputs
 
-    def _read_dataset(self, dataset):
-        """(x, y, sample_weight) of a `tf.data.Dataset` given to fit / evaluate / predict on text."""
-        return _read_text_dataset(dataset)
+    def _read_dataset(self, dataset, need_targets=False):
+        """(x, y, sample_weight) of a `tf.data.Dataset` given to fit / evaluate / predict on text (`need_targets`:
+        fit and evaluate, which refuse a dataset of texts alone)."""
+        return _read_text_dataset(dataset, need_targets)
 
-    def text_dataset(self, x, y=None, sample_weight=None, batch_size=None, training=False, shuffle=False):
+    def _inputs_carry_targets(self, x):
+        """True when `x` holds its own targets (span QA's SQuAD examples carry their answers)."""
+        return False
+
+    def text_dataset(self, x, y=None, sample_weight=None, batch_size=None, training=False, shuffle=False,
+                     need_targets=False):
         """The `tf.data` pipeline that `fit` (`training=True`), `evaluate` and `predict` build from texts.
+
+        `need_targets`: refuse inputs without targets (what `fit` and `evaluate` ask), before any work.
 
         Returns:
             (dataset of `(features, *targets)` batches, number of batches, row order of the batches or None
             when shuffled), as `BertTextPreprocessor.dataset`.
         """
+        batch_size = check_batch_size(batch_size, self.DEFAULT_BATCH_SIZE)
         if isinstance(x, tf.data.Dataset):
             if y is not None or sample_weight is not None:
                 raise ValueError("Pass a tf.data.Dataset of (text, label) alone, without y or sample_weight.")
-            x, y, sample_weight = self._read_dataset(x)
+            x, y, sample_weight = self._read_dataset(x, need_targets=need_targets)
+        if need_targets and y is None and not self._inputs_carry_targets(x):
+            raise ValueError(f"Training and evaluating on text need the targets: {type(self).__name__}.fit(texts, "
+                             "labels) or evaluate(texts, labels), or a tf.data.Dataset of (text, label).")
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight, "float32")
+            bad = np.flatnonzero(~np.isfinite(sample_weight) | (sample_weight < 0))
+            if len(bad):
+                raise ValueError(f"sample_weight[{bad[0]}] is {sample_weight.flat[bad[0]]}: sample weights must be "
+                                 "finite and >= 0.")
         # Rounding widths up matters to XLA, which compiles per shape; TensorFlow's graph functions take any width
         # without retracing (Keras traces them with reduce_retracing), so without XLA batches stop at the exact
         # longest row (4-10% fewer padded positions on real reviews).
         multiple = None if self.compiled and self.jit_compile else 1
-        return self._text_batches(x, y, sample_weight, batch_size or self.DEFAULT_BATCH_SIZE,
-                                  shuffle=training and shuffle, sort_by_length=not training,
+        return self._text_batches(x, y, sample_weight, batch_size, shuffle=training and shuffle, sort_by_length=not training,
                                   pad_to_multiple_of=multiple)
 
     def _text_batches(self, x, y, sample_weight, batch_size, shuffle, sort_by_length, pad_to_multiple_of):
@@ -405,19 +431,55 @@ class EncoderTask(keras.Model):
         if validation_split:
             raise ValueError("validation_split is not supported on text inputs; pass validation_data=(texts, "
                              "labels) (a seeded split of your own keeps the same examples out on every run).")
-        dataset, batches, _ = self.text_dataset(x, y, sample_weight, batch_size, training=True, shuffle=shuffle)
-        if validation_data is not None:
-            validation_data = self.text_dataset(*_unpack_validation(validation_data), batch_size=batch_size)[0]
+        labels_before = getattr(self, "labels", None)
+        try:
+            self._naming_labels = True  # only fit's own targets may name the classes (see `_targets`)
+            try:
+                dataset, batches, _ = self.text_dataset(x, y, sample_weight, batch_size, training=True,
+                                                        shuffle=shuffle, need_targets=True)
+            finally:
+                self._naming_labels = False
+            if validation_data is not None:
+                validation_data = self.text_dataset(*_unpack_validation(validation_data), batch_size=batch_size,
+                                                    need_targets=True)[0]
+        except Exception:
+            if hasattr(self, "labels"):  # refused inputs leave the model as it was
+                self.labels = labels_before
+            raise
+        if kwargs.get("class_weight") and getattr(self, "labels", None):
+            kwargs["class_weight"] = self._class_weight_ids(kwargs["class_weight"])
         size_recipe_schedule(self, (steps_per_epoch or batches) * epochs)
         return super().fit(dataset, epochs=epochs, verbose=verbose, callbacks=callbacks, shuffle=False,
                            validation_data=validation_data, steps_per_epoch=steps_per_epoch, **kwargs)
+
+    def _class_weight_ids(self, class_weight):
+        """`class_weight` keyed by class ids, from one keyed by the model's label names (or ids)."""
+        index = {name: i for i, name in enumerate(self.labels)}
+        out = {}
+        for key, weight in class_weight.items():
+            if isinstance(key, bytes):
+                key = key.decode("utf-8")
+            if isinstance(key, str):
+                if key not in index:
+                    raise ValueError(f"class_weight names {key!r}, not one of the model's labels {self.labels}.")
+                key = index[key]
+            out[int(key)] = weight
+        return out
+
+    def save(self, filepath, overwrite=True, **kwargs):
+        """Keras `save`; a `.keras` file (weights, config, the preprocessor's vocab and the label names)."""
+        if str(filepath).endswith((".h5", ".hdf5")):
+            raise ValueError(f"Cannot save {type(self).__name__} to {filepath}: the legacy HDF5 format keeps neither "
+                             "the preprocessor's vocab nor the label names, and cannot load this model back. Save "
+                             "to a .keras file.")
+        return super().save(filepath, overwrite=overwrite, **kwargs)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, **kwargs):
         """Keras `evaluate`; on text (as `fit` takes it) when the model has a preprocessor."""
         if self.preprocessor is None or kwargs.get("_use_cached_eval_dataset"):  # the latter: fit's validation
             return super().evaluate(x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
                                     **kwargs)
-        dataset = self.text_dataset(x, y, sample_weight, batch_size)[0]
+        dataset = self.text_dataset(x, y, sample_weight, batch_size, need_targets=True)[0]
         return super().evaluate(dataset, verbose=verbose, **kwargs)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
@@ -448,27 +510,47 @@ def _batches_of(x, batch_size):
 
 
 def _unpack_validation(validation_data):
-    if isinstance(validation_data, (tf.data.Dataset, list)):  # a dataset, or inputs that carry their targets
+    if isinstance(validation_data, tf.data.Dataset):
         return (validation_data,)
+    if isinstance(validation_data, list) and not (len(validation_data) in (2, 3) and all(
+            isinstance(part, (list, tuple, np.ndarray)) for part in validation_data)):
+        return (validation_data,)  # inputs that carry their targets (SQuAD examples); else refused as unlabelled
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         raise ValueError("validation_data must be (texts, labels), (texts, labels, sample_weights) or a "
                          "tf.data.Dataset of (text, label).")
     return tuple(validation_data)
 
 
-def _read_text_dataset(dataset):
+def _read_text_dataset(dataset, need_targets=False):
     """(x, y, sample_weight) columns of a finite `tf.data.Dataset` of `(text, label[, weight])` or
-    `((text_a, text_b), label)` elements, batched or not. Texts are small: reading them once into memory is what
-    lets batches be grouped by length."""
+    `((text_a, text_b), label)` elements, batched or not; for predict (`need_targets` False) also of texts
+    alone. Texts are small: reading them once into memory is what lets batches be
+    grouped by length."""
     spec = dataset.element_spec
-    if not isinstance(spec, tuple) or len(spec) not in (2, 3):
-        raise ValueError(f"Expected a dataset of (text, label) or ((text_a, text_b), label) elements, got "
-                         f"element_spec {spec}.")
-    first = keras.tree.flatten(spec[0])[0]
-    if first.dtype != tf.string:
-        raise ValueError(f"The dataset's texts must be tf.string, got {first.dtype}; with preprocessor=None the "
-                         "model takes id dicts instead.")
-    if first.shape.rank == 1:
+    form = ("Expected a dataset of (text, label), (text, label, sample_weight) or ((text_a, text_b), label) "
+            "elements" + ("" if need_targets else ", or of texts alone (predict)"))
+    texts_only = isinstance(spec, tf.TensorSpec)
+    if texts_only and need_targets:
+        raise ValueError(f"{form}; this dataset holds texts without labels (element_spec {spec}).")
+    if not texts_only and (not isinstance(spec, tuple) or len(spec) not in (2, 3)):
+        raise ValueError(f"{form}, got element_spec {spec}.")
+    text_spec = spec if texts_only else spec[0]
+    if not (isinstance(text_spec, tf.TensorSpec) or isinstance(text_spec, tuple) and len(text_spec) == 2):
+        raise ValueError(f"{form}: the texts must be a string tensor or a (text_a, text_b) tuple, got {text_spec}.")
+    for part in keras.tree.flatten(text_spec):
+        if not isinstance(part, tf.TensorSpec) or part.dtype != tf.string or part.shape.rank not in (0, 1):
+            raise ValueError(f"{form}: the texts must be tf.string scalars (or a batch of them), got {part}; with "
+                             "preprocessor=None the model takes id dicts instead.")
+    if not texts_only:
+        for name, part in zip(("label", "sample_weight"), spec[1:]):
+            if not isinstance(part, tf.TensorSpec) or part.dtype == tf.string and name == "sample_weight":
+                raise ValueError(f"{form}: its {name} component is {part}"
+                                 + ("; sentence pairs go as ((text_a, text_b), label)" if name == "sample_weight"
+                                    else "") + ".")
+            if part.shape.rank != keras.tree.flatten(text_spec)[0].shape.rank:
+                raise ValueError(f"{form}: its {name} must be a scalar per text (or one per text of a batch), got "
+                                 f"shape {part.shape} beside texts of shape {keras.tree.flatten(text_spec)[0].shape}.")
+    if keras.tree.flatten(text_spec)[0].shape.rank == 1:
         dataset = dataset.unbatch()
     if int(dataset.cardinality()) == tf.data.INFINITE_CARDINALITY:
         raise ValueError("The dataset is infinite (repeat()?): pass a finite one; fit(epochs=...) repeats it.")
@@ -476,6 +558,10 @@ def _read_text_dataset(dataset):
     for batch in dataset.batch(4096).as_numpy_iterator():
         for column, values in zip(columns, keras.tree.flatten(batch)):
             column.append(values)
-    flat = [np.concatenate(column) if column else np.array([]) for column in columns]
+    if not columns[0]:
+        raise ValueError("The dataset is empty: it holds no texts.")
+    flat = [np.concatenate(column) for column in columns]
     structure = keras.tree.pack_sequence_as(spec, flat)
+    if texts_only:
+        return structure, None, None
     return structure[0], structure[1], structure[2] if len(structure) == 3 else None

@@ -351,18 +351,33 @@ def text_column(values, name="texts"):
     with the position and type of the first bad value."""
     if isinstance(values, (str, bytes)):
         raise ValueError(f"{name} must be a batch of strings; wrap a single text in a list: [{values!r}].")
+    if isinstance(values, dict):
+        raise ValueError(f"{name} must be a list of strings, got a dict (keys {sorted(values)[:5]}): a model with a "
+                         "preprocessor takes texts; for id dicts set model.preprocessor = None.")
     if isinstance(values, tf.Tensor):
         values = values.numpy()
+    if isinstance(values, (set, frozenset)) or not hasattr(values, "__len__"):
+        raise ValueError(f"{name} must be a list, tuple or array of strings (ordered, with a length), got "
+                         f"{type(values).__name__}: wrap it in list(...).")
     array = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
     if array.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (one string per example), got shape {array.shape}.")
+        hint = (" For sentence pairs pass a tuple of two lists, (texts_a, texts_b), not a list of pairs."
+                if array.ndim == 2 and array.shape[1] == 2 else "")
+        raise ValueError(f"{name} must be 1-D (one string per example), got shape {array.shape}.{hint}")
     if array.dtype.kind not in "USO":
         raise ValueError(f"{name} must hold strings, got dtype {array.dtype}; with preprocessor=None the model "
                          "takes id dicts instead.")
-    if array.dtype.kind == "O":
+    if array.dtype.kind in "OU":
         for i, value in enumerate(array):
             if not isinstance(value, (str, bytes)):
                 raise ValueError(f"{name}[{i}] is {type(value).__name__} {value!r}, not a string.")
+            if isinstance(value, str):
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError as e:
+                    raise ValueError(f"{name}[{i}] cannot be encoded as UTF-8 ({e.reason} at character {e.start}: "
+                                     f"{value[e.start:e.end]!r}, a lone surrogate?); fix the text, e.g. "
+                                     "text.encode('utf-8', 'replace').decode('utf-8').") from None
     if len(array) == 0:
         raise ValueError(f"{name} is empty.")
     return array

@@ -82,8 +82,16 @@ def bio_tag_set(sentences):
     >>> bio_tag_set([(["Paris", "is"], ["B-LOC", "O"]), (["Ann"], ["B-PER"])])
     ['O', 'B-LOC', 'I-LOC', 'B-PER', 'I-PER']
     """
-    types = sorted({tag[2:] for _, tags in sentences for tag in tags if tag != "O"})
-    return ["O"] + [f"{prefix}-{kind}" for kind in types for prefix in ("B", "I")]
+    types = set()
+    for i, (_, tags) in enumerate(sentences):
+        for j, tag in enumerate(tags):
+            if tag == "O":
+                continue
+            if not isinstance(tag, str) or len(tag) < 3 or tag[:2] not in ("B-", "I-"):
+                raise ValueError(f"Sentence {i}, tag {j}: {tag!r} is not BIO (expected O, B-TYPE or I-TYPE); for "
+                                 "another tag set, pass its names in id order (labels=[...]).")
+            types.add(tag[2:])
+    return ["O"] + [f"{prefix}-{kind}" for kind in sorted(types) for prefix in ("B", "I")]
 
 
 def word_windows(pieces_per_word, budget, stride):

@@ -202,6 +202,18 @@ def test_door_checks(minilm_classifier, minilm_tokenizer, reviews):
     model.compile()
     with pytest.raises(ValueError, match=r"hold 2 class names \['fresh', 'rotten'\] but the model has num_classes=3"):
         model.fit(texts, labels, verbose=0)
+    # Integer label names used to become strings while int targets stayed ids: labels=[1, 0] trained inverted.
+    with pytest.raises(ValueError, match=r"labels are class names, strings in id order; got 1 \(int\).*num_classes=n"):
+        BertClassifier(tiny_encoder(), labels=[1, 0])
+    regressor = BertClassifier(tiny_encoder(vocab_size=30522), num_classes=1,
+                               preprocessor=BertTextPreprocessor(minilm_tokenizer, 16))
+    regressor.compile()
+    for bad, shown in ((np.nan, "nan"), (np.inf, "inf")):  # a NaN target used to turn every weight into NaN
+        with pytest.raises(ValueError, match=f"Regression target 3 is {shown}: targets must be finite numbers"):
+            regressor.fit(texts, [0.5, 1.0, 0.0, bad, 0.5, 1.0, 0.0, 0.5], verbose=0)
+    with pytest.raises(ValueError, match="8 texts but 2 labels"):  # checked before predicting
+        regressor.task_metrics(texts, [0.5, 1.0])
+    assert int(regressor.optimizer.iterations) == 0
 
 
 def test_preprocessor_none_opens_the_id_path(minilm_classifier, reviews):

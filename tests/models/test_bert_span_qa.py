@@ -129,3 +129,13 @@ def test_text_inputs_are_checked_at_the_door(squad_qa):
         BertSpanQA(model.encoder, preprocessor=windowed)
     with pytest.raises(ValueError, match="Span QA reads long contexts"):
         model.preprocessor = windowed
+    # A string of answers used to be split into characters, one per question.
+    with pytest.raises(ValueError, match=r"answers must be a list with one answer per question, got the single string"):
+        model.fit((["Where?"] * 3, ["In Paris."] * 3), "Paris", verbose=0)
+    with pytest.raises(ValueError, match="Answer 1 is ' ': an answer needs a word of the context"):
+        model.fit((["Where?"] * 2, ["In Paris."] * 2), ["Paris", " "], verbose=0)
+    with pytest.raises(ValueError, match="Answer 1 is None .* allow_no_answer=False: build it with allow_no_answer=True"):
+        model.fit((["Where?"] * 2, ["In Paris."] * 2), ["Paris", None], verbose=0)
+    assert model.examples((["Where?"], ["In Paris."]), [b"Paris"])[0].answers == [("Paris", 3)]
+    with pytest.raises(ValueError, match=r"batch_size must be a positive integer or None .*got -1"):
+        model.predict((["Where?"], ["In Paris."]), batch_size=-1)  # used to return [None]

@@ -154,6 +154,19 @@ def test_text_inputs_are_checked_at_the_door(wnut_tagger):  # every check runs b
         unnamed.predict(["some text"])
     with pytest.raises(ValueError, match="make the BIO tag set .* of 5 tags but the model has num_labels=3"):
         unnamed.fit([["Ann", "in", "Paris"]], [["B-PER", "O", "B-LOC"]], verbose=0)
+    with pytest.raises(ValueError, match="'PER' is not BIO .*pass its names in id order"):
+        unnamed.fit([["Ann", "x"]], [["PER", "O"]], verbose=0)  # used to become type "R" and stick
+    assert unnamed.labels is None
+    unnamed.compile()
+    unnamed.fit([["Ann", "x"]], [["B-PER", "O"]], verbose=0)
+    assert unnamed.labels == ["O", "B-PER", "I-PER"]
+    with pytest.raises(ValueError, match=r"Sentence 0, word 1 is ' ': it has no WordPiece to learn its tag from"):
+        model.fit([["Ann", " ", "x"]], [["B-person", "O", "O"]], verbose=0)
+    with pytest.raises(ValueError, match="labels are tag names, a list of strings in id order"):
+        _wnut_tagger(model.preprocessor.tokenizer, labels=[0, 1, 2])
+    for call in (lambda: model.predict(["Ann went"], batch_size=-1), lambda: model.predict([["Ann"]], batch_size=0)):
+        with pytest.raises(ValueError, match="batch_size must be a positive integer or None"):
+            call()  # -1 used to return [None]
 
 
 def test_long_texts_in_windows_tag_every_word_with_whole_text_offsets(wnut_tagger, minilm_tokenizer):

@@ -222,3 +222,62 @@ def test_sequence_heads_freeze_the_unused_pooler(recwarn):
     assert not any("pooler" in v.path for v in lora_tagger.trainable_variables)
     classifier.enable_lora(2)
     assert sum("pooler" in v.path for v in classifier.trainable_variables) == 2
+
+
+def test_text_inputs_are_refused_before_any_work_and_leave_the_model_as_it_was(minilm_dir, reviews, tmp_path):
+    import tensorflow as tf
+
+    texts, labels = reviews
+    texts, labels = texts[:8], labels[:8]
+    model = _text_classifier(minilm_dir)
+    model.compile()
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match=f"batch_size must be a positive integer or None .*got {bad!r}"):
+            model.predict(texts, batch_size=bad, verbose=0)
+    assert model.predict(texts, batch_size=np.int64(3), verbose=0).shape == (8, 2)  # numpy ints, as Keras takes
+    for weights, shown in (([1.0] * 7 + [np.nan], "nan"), ([1.0] * 7 + [-2.0], "-2.0")):
+        with pytest.raises(ValueError, match=rf"sample_weight\[7\] is {shown}: sample weights must be finite and >= 0"):
+            model.fit(texts, labels, sample_weight=weights, verbose=0)
+    with pytest.raises(ValueError, match=r"need the targets: BertClassifier.fit\(texts, labels\)"):
+        model.fit(texts, None, verbose=0)
+    with pytest.raises(ValueError, match="need the targets"):
+        model.evaluate(texts, verbose=0)
+    with pytest.raises(ValueError, match="need the targets"):  # validation texts without labels: refused up front,
+        model.fit(texts, labels, validation_data=texts, verbose=0)
+    assert int(model.optimizer.iterations) == 0  # not after an epoch of training
+    with pytest.raises(ValueError, match="legacy HDF5 format keeps neither the preprocessor's vocab nor the label"):
+        model.save(str(tmp_path / "model.h5"))
+
+    dataset = tf.data.Dataset.from_tensor_slices
+    np.testing.assert_allclose(model.predict(dataset(texts).batch(3), verbose=0), model.predict(texts, verbose=0),
+                               atol=1e-6)  # a dataset of texts alone is predict's
+    with pytest.raises(ValueError, match="this dataset holds texts without labels"):
+        model.fit(dataset(texts), verbose=0)
+    with pytest.raises(ValueError, match="The dataset is empty"):
+        model.fit(dataset((texts, labels)).take(0), verbose=0)
+    with pytest.raises(ValueError, match=r"sample_weight component is .*string.*pairs go as \(\(text_a, text_b\), label\)"):
+        model.fit(dataset((texts, texts, labels)), verbose=0)
+
+    # Refused inputs do not name an unnamed model's classes; only fit's own targets name them.
+    unnamed = BertClassifier(tiny_encoder(vocab_size=model.preprocessor.tokenizer.vocab_size, max_sequence_length=32),
+                             num_classes=2, preprocessor=model.preprocessor)
+    unnamed.compile()
+    with pytest.raises(ValueError, match="8 texts but 2 labels"):
+        unnamed.fit(texts, ["x", "y"], verbose=0)
+    assert unnamed.labels is None
+    with pytest.raises(ValueError, match=r"no label names, so its targets are class ids .*got names \['fresh', 'rotten'\]"):
+        unnamed.evaluate(texts, labels, verbose=0)
+    assert unnamed.labels is None
+
+
+def test_class_weight_by_label_name_equals_by_id(minilm_dir, reviews):
+    texts, labels = reviews
+    losses = []
+    for class_weight in ({"fresh": 1.0, "rotten": 3.0}, {0: 1.0, 1: 3.0}, None):
+        model = _text_classifier(minilm_dir, seed=1)
+        model.compile(learning_rate=1e-3)
+        losses.append(model.fit(texts[:32], labels[:32], batch_size=8, class_weight=class_weight,
+                                verbose=0).history["loss"][0])
+    assert losses[0] == pytest.approx(losses[1], rel=1e-6) and losses[0] != pytest.approx(losses[2], rel=1e-3)
+    with pytest.raises(ValueError, match=r"class_weight names 'neutral', not one of the model's labels"):
+        model.fit(texts[:8], labels[:8], class_weight={"neutral": 2.0}, verbose=0)

@@ -116,6 +116,14 @@ def test_refusals(minilm_tokenizer):
     with pytest.raises(ValueError, match="window_stride=8 applies to long_document='windows', not 'head_tail'"):
         BertTextPreprocessor(minilm_tokenizer, seq_length=32, long_document="head_tail", window_stride=8)
     assert text_column(tf.constant(["x", "y"])).tolist() == [b"x", b"y"]
+    with pytest.raises(ValueError, match=r"texts\[1\] cannot be encoded as UTF-8 .*character 4: '\\ud800'"):
+        text_column(["fine", "bad \ud800 text"])
+    with pytest.raises(ValueError, match=r"got a dict \(keys \['input_word_ids'\]\).*model.preprocessor = None"):
+        text_column({"input_word_ids": np.ones((1, 4), "int32")})
+    with pytest.raises(ValueError, match=r"For sentence pairs pass a tuple of two lists, \(texts_a, texts_b\)"):
+        text_column([("a", "b"), ("c", "d")])
+    with pytest.raises(ValueError, match=r"got set: wrap it in list\(...\)"):
+        text_column({"a", "b"})
 
 
 def _articles(n=6):
