@@ -13,14 +13,30 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import json  # noqa: E402
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
+
+from bert_keras.command_line import run_main  # noqa: E402
 
 
 def predict(saved_model_dir, inputs):
     """{output: list per row} from `serving_default` for `inputs` ({input name: [texts]})."""
+    import os
+
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  (registers the tokenizer ops, as the model server links them)
 
+    if not os.path.exists(os.path.join(saved_model_dir, "saved_model.pb")):
+        versions = []
+        if os.path.isdir(saved_model_dir):
+            versions = sorted((n for n in os.listdir(saved_model_dir) if n.isdigit()), key=int)
+        hint = (f"; it holds versions {versions}: pass one, e.g. {os.path.join(saved_model_dir, versions[-1])}"
+                if versions else "; pass an export.saved_model version directory, e.g. export/1")
+        raise FileNotFoundError(f"{saved_model_dir} holds no saved_model.pb{hint}.")
+    rows = {name: len(texts) for name, texts in inputs.items()}
+    if not any(rows.values()):
+        raise ValueError("Nothing to predict: pass --text (repeatable), or --question with as many --context.")
+    if len(set(rows.values())) > 1:
+        raise ValueError(f"Inputs of different lengths: {rows}; pass one --context per --question.")
     with tf.compat.v1.Session(graph=tf.Graph()) as sess:
         meta = tf.compat.v1.saved_model.loader.load(sess, ["serve"], saved_model_dir)
         signature = meta.signature_def["serving_default"]
@@ -60,7 +76,7 @@ def main(argv):
 
 def cli():
     define_flags()
-    app.run(main)
+    run_main(main)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,9 @@ import json  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
+
+from bert_keras.command_line import run_main  # noqa: E402
 
 import bert_keras  # noqa: E402,F401  (registers the layers; sets the oneDNN switch)
 from bert_keras.explain.explain_signature import EXPLAIN_STEPS, explain_function  # noqa: E402
@@ -48,6 +50,16 @@ METADATA = "bert_keras_export.json"
 # The tensorflow-text ops an export may use: present in the TF Text that TF Serving embeds (2.12.1, since
 # Serving 2.12; newer TF Text ops such as RoundRobinTrim are not) and in tensorflow_text's TFLite registrar.
 SERVING_TEXT_OPS = ("FastBertNormalize", "FastWordpieceTokenizeWithOffsets")
+
+
+def _check_export_dir(export_dir, version):
+    """Refuses an `export_dir` that is a file and a `version` that is not a positive integer, before any work."""
+    if os.path.exists(export_dir) and not os.path.isdir(export_dir):
+        raise NotADirectoryError(f"--export_dir {export_dir} is a file; pass a directory (the model's base directory, "
+                                 "whose numbered subdirectories are its versions).")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
+        raise ValueError(f"version must be a positive integer (TF Serving loads numbered directories 1, 2, ...), got "
+                         f"{version!r}.")
 
 
 def _next_version(export_dir):
@@ -76,10 +88,15 @@ def _read_model_dir(model_dir):
     if not os.path.exists(label_map_path) or not os.path.exists(os.path.join(model_dir, "model.keras")):
         raise FileNotFoundError(f"{model_dir} is not a fine-tuned model directory (no model.keras / label_map.json); "
                                 "pass the --model_dir of trainers.finetune.")
-    with open(label_map_path, encoding="utf-8") as f:
-        info = json.load(f)
-    if info.get("task") not in SUPPORTED_TASKS:
-        raise ValueError(f"{label_map_path}: unknown task {info.get('task')!r} (supported: {SUPPORTED_TASKS}).")
+    from bert_keras.data.utf8_file import read_json
+
+    info = read_json(label_map_path, fix="rerun trainers.finetune into a new --model_dir to rewrite it")
+    if not isinstance(info, dict) or info.get("task") not in SUPPORTED_TASKS:
+        task = info.get("task") if isinstance(info, dict) else None
+        raise ValueError(f"{label_map_path}: unknown task {task!r} (supported: {SUPPORTED_TASKS}).")
+    if "seq_length" not in info:
+        raise ValueError(f"{label_map_path}: no 'seq_length' (trainers.finetune writes it); add the seq_length the "
+                         "model was trained with, or rerun trainers.finetune.")
     return info
 
 
@@ -106,6 +123,7 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32, p
 
     from bert_keras import BertTokenizer
 
+    _check_export_dir(export_dir, version)
     info = _read_model_dir(model_dir)
     model = keras.saving.load_model(os.path.join(model_dir, "model.keras"), safe_mode=True)
     tokenizer = BertTokenizer.from_pretrained(model_dir)
@@ -171,6 +189,7 @@ def export_task_model(model, export_dir, version=None, task=None, labels=None, s
         seq_length = seq_length or preprocessor.seq_length
     # One shard: TF Serving parallelizes across requests, and TFLite's interpreter runs ops one at a time.
     tokenizer = BertTokenizer(**{**tokenizer.get_config(), "parallel_shards": 1})
+    _check_export_dir(export_dir, version)
     version = _next_version(export_dir) if version is None else int(version)
     final = os.path.join(export_dir, str(version))
     if os.path.exists(final):
@@ -336,8 +355,9 @@ def read_metadata(saved_model_dir):
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path} not found: {saved_model_dir} is not a SavedModel written by "
                                 "export.saved_model (pass the numbered version directory, e.g. export/1).")
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    from bert_keras.data.utf8_file import read_json
+
+    return read_json(path, fix="export the model again")
 
 
 WARMUP_TEXTS = ["This is a short sentence.", "A somewhat longer sentence, with punctuation, numbers (42) and accents: café.",
@@ -422,7 +442,7 @@ def main(argv):
 
 def cli():
     define_flags()
-    app.run(main)
+    run_main(main)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tempfile  # noqa: E402
 import warnings  # noqa: E402
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
+
+from bert_keras.command_line import run_main  # noqa: E402
 
 QUANTIZATIONS = ("none", "float16", "int8_dynamic", "int8")
 INPUTS = ("text", "ids")
@@ -122,7 +124,7 @@ def main(argv):
 
 def cli():
     define_flags()
-    app.run(main)
+    run_main(main)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,9 @@ import json  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
+
+from bert_keras.command_line import run_main  # noqa: E402
 
 
 
@@ -264,7 +266,7 @@ def main(argv):
 
 def cli():
     define_flags()
-    app.run(main)
+    run_main(main)
 
 
 if __name__ == "__main__":

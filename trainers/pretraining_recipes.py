@@ -17,7 +17,9 @@ import json  # noqa: E402
 import logging  # noqa: E402
 import time  # noqa: E402
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
+
+from bert_keras.command_line import run_main  # noqa: E402
 
 import bert_keras  # noqa: E402,F401
 
@@ -187,7 +189,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_enum("recipe", "english_bbc", list(RECIPES), "Which run.")
 flags.DEFINE_string("out_dir", None, "Output directory (default runs/pretrain_<recipe>).")
 flags.DEFINE_integer("steps", 3000, "Pretraining steps.")
-flags.DEFINE_integer("batch_size", 32, "Pretraining batch size.")
+flags.DEFINE_integer("batch_size", 32, "Pretraining batch size.", lower_bound=1)
 flags.DEFINE_integer("seq_length", 128, "Pretraining sequence length.")
 flags.DEFINE_float("learning_rate", 1e-3, "Peak pretraining learning rate (AdamW).")
 flags.DEFINE_float("dropout", 0.1, "Pretraining dropout (hidden and attention); fine-tuning keeps 0.1.")
@@ -219,4 +221,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    run_main(main)

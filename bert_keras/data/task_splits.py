@@ -90,6 +90,10 @@ class TaskSplits:
 
     def limited(self, max_train=0, max_eval=0):
         """At most `max_train` training and `max_eval` eval and test examples (0: all), checked non-empty."""
+        for name, n in (("max_train", max_train), ("max_eval", max_eval)):
+            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+                raise ValueError(f"{name} must be an int >= 0 (0: all examples), got {n!r}.")
+
         def limit(split, n):
             if not n or split is None:
                 return split

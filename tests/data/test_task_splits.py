@@ -45,6 +45,9 @@ def test_files_and_the_checks_name_file_and_line(tmp_path):
         TaskSplits.from_files("classify", one, dev).label_names()
     limited = splits.limited(max_train=2, max_eval=1)
     assert (limited.size("train"), limited.size("eval")) == (2, 1) and splits.size("train") == 3
+    for bad in ({"max_train": -1}, {"max_eval": -2}, {"max_train": 1.5}):  # -1 used to drop the last row
+        with pytest.raises(ValueError, match=f"{next(iter(bad))} must be an int >= 0"):
+            splits.limited(**bad)
 
 
 def test_tag_labels_outside_training_are_named_by_file_line_and_sentence(tmp_path):

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 
 import keras
 import numpy as np
@@ -147,6 +148,44 @@ def test_unknown_task_is_refused_clearly(classifier_dir, tmp_path):
     with pytest.raises(ValueError, match="unknown task 'summarize'"):
         export_saved_model(d, str(tmp_path / "export"))
     assert not os.path.exists(tmp_path / "export")
+    with open(os.path.join(d, "label_map.json"), "w") as f:  # a truncated file: named with its line
+        f.write('{"task": "classify",\n "labels": ["a"')
+    with pytest.raises(ValueError, match=r"label_map.json:2: not valid JSON .*rerun trainers.finetune"):
+        export_saved_model(d, str(tmp_path / "export"))
+    info.update(task="classify")
+    del info["seq_length"]
+    with open(os.path.join(d, "label_map.json"), "w") as f:
+        json.dump(info, f)
+    with pytest.raises(ValueError, match="label_map.json: no 'seq_length'"):
+        export_saved_model(d, str(tmp_path / "export"))
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(NotADirectoryError, match="a_file is a file; pass a directory"):
+        export_saved_model(d, str(tmp_path / "a_file"))
+    for version in (0, -3, "2"):
+        with pytest.raises(ValueError, match=f"version must be a positive integer .*got {version!r}"):
+            export_saved_model(d, str(tmp_path / "export"), version=version)
+
+
+def test_command_line_refusals_end_with_the_message_not_a_traceback(tmp_path):
+    """export.predict run as a program: a refused input prints `error (...): <message>` and exits 1."""
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    (tmp_path / "export" / "1").mkdir(parents=True)
+    (tmp_path / "export" / "10").mkdir()
+    env = {**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.run([sys.executable, "-m", "export.predict", f"--saved_model={tmp_path / 'export'}", "--text=hi"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert re.search(r"error \(FileNotFoundError\): .*export holds no saved_model.pb; it holds versions "
+                     r"\['1', '10'\]: pass one, e.g. .*export/10\.", proc.stderr), proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "export.predict", f"--saved_model={tmp_path / 'export'}", "--text=hi"],
+                          cwd=ROOT, env={**env, "BERT_KERAS_TRACEBACK": "1"}, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
 
 
 def test_hostile_input_never_crashes_or_leaks_across_rows(classifier_export):
