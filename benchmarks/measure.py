@@ -145,7 +145,7 @@ def _workdir(prefix):
 def _export_small_classifier(workdir, config, seq_length, pad_to_seq_length=False):
     """A `config`-size classifier with BERT's uncased vocab, laid out as `trainers.finetune` writes it, exported
     with `export.saved_model` (random weights: speed does not depend on them). Each made once per process."""
-    from export.saved_model import export_saved_model
+    from bert_keras.export.saved_model import export_saved_model
     key = (config, seq_length)
     if key not in _EXPORTS:
         _EXPORTS[key] = _model_dir(workdir, config, seq_length)
@@ -230,8 +230,8 @@ def _time_each(fn, inputs, warmup):
 
 def tflite(spec):
     """The string-in TFLite model converted from the same kind of export: batch-1 latency, float32 and int8."""
-    from export.tflite import convert
-    from export.tflite_model import TFLiteModel
+    from bert_keras.export.tflite import convert
+    from bert_keras.export.tflite_model import TFLiteModel
     workdir = _workdir("bench-tflite-")
     path = _export_small_classifier(workdir, spec["config"], spec["seq"])
     texts = _review_texts(spec["requests"])

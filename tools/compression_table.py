@@ -80,7 +80,7 @@ def saved_model(model_dir):
 
 def export_and_verify(model_dir, texts):
     """Exports, converts to TFLite int8-dynamic, verifies; returns the row's serving figures."""
-    from export.verify import verify
+    from bert_keras.export.verify import verify
 
     export_dir = saved_model(model_dir)
     lite = os.path.join(model_dir, "int8_dynamic.tflite")

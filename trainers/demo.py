@@ -107,8 +107,8 @@ def export(model_dir):
     import tensorflow as tf
     from absl import logging
 
-    from export.saved_model import custom_ops, export_saved_model
-    from export.verify import convert_all, format_table, verify
+    from bert_keras.export.saved_model import custom_ops, export_saved_model
+    from bert_keras.export.verify import convert_all, format_table, verify_export_dir
 
     logging.set_verbosity(logging.ERROR)  # the converter's INFO lines would bury the results
     tf.get_logger().setLevel("ERROR")
@@ -127,11 +127,9 @@ def export(model_dir):
     for text, line in zip(EXAMPLES, proc.stdout.strip().splitlines()):
         row = json.loads(line)
         print(f"  {row['label']:>6} ({max(row['probabilities']):.2f})  {text}")
-    report = verify(model_dir, saved_model, paths)
+    report, output = verify_export_dir(model_dir, os.path.dirname(saved_model), int(os.path.basename(saved_model)),
+                                       tflite_dir=FLAGS.output_dir)
     print("\n" + format_table(report))
-    output = os.path.join(FLAGS.output_dir, "export", f"parity_v{os.path.basename(saved_model)}.json")
-    with open(output, "w", encoding="utf-8") as f:
-        json.dump(report, f, indent=2)
     print(f"\nSaved {output}. Serve it: see README, 'Export'.")
     return saved_model
 

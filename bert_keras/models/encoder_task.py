@@ -405,7 +405,7 @@ class EncoderTask(keras.Model):
         `serve_pair`) to `filepath/<version>/` and returns that path. Without one: Keras's `Model.export`."""
         if self.preprocessor is None or format != "tf_saved_model":
             return super().export(filepath, format=format, **kwargs)
-        from export.saved_model import export_task_model
+        from bert_keras.export.saved_model import export_task_model
 
         return export_task_model(self, filepath, version=version, **kwargs)
 

@@ -38,7 +38,7 @@ def test_checkpoint_and_text_files_name_file_and_line(tmp_path, minilm_dir):
     from bert_keras.configs import encoder_config_from_json
     from bert_keras.data.utf8_file import read_json
     from bert_keras.text.vocab import read_vocab
-    from export.saved_model import sample_texts
+    from bert_keras.export.saved_model import sample_texts
 
     config = tmp_path / "config.json"
     config.write_text('{"hidden_size": 384,\n "num_attention_heads": 12,\n', encoding="utf-8")  # cut short

@@ -86,7 +86,7 @@ def probe_classifier_dir(tmp_path_factory, minilm_dir, minilm_tokenizer):
 @pytest.fixture(scope="session")
 def classifier_export(classifier_dir, tmp_path_factory):
     """(base directory, path of version 1) of `classifier_dir` exported by `export_saved_model`."""
-    from export.saved_model import export_saved_model
+    from bert_keras.export.saved_model import export_saved_model
 
     base = str(tmp_path_factory.mktemp("classifier_export") / "export")
     return base, export_saved_model(classifier_dir, base)
@@ -94,7 +94,7 @@ def classifier_export(classifier_dir, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tagger_export(tagger_dir, tmp_path_factory):
-    from export.saved_model import export_saved_model
+    from bert_keras.export.saved_model import export_saved_model
 
     return export_saved_model(tagger_dir, str(tmp_path_factory.mktemp("tagger_export") / "export"))
 
@@ -102,7 +102,7 @@ def tagger_export(tagger_dir, tmp_path_factory):
 @pytest.fixture(scope="session")
 def qa_export(qa_dir, tmp_path_factory):
     """The QA model exported with a window cap that no test context reaches (every window searched)."""
-    from export.saved_model import export_saved_model
+    from bert_keras.export.saved_model import export_saved_model
 
     return export_saved_model(qa_dir, str(tmp_path_factory.mktemp("qa_export") / "export"), qa_max_windows=1000)
 

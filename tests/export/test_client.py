@@ -12,8 +12,8 @@ from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
 from bert_keras import BertTokenizer
 from bert_keras.data import real_datasets
-from export.client import parse_response, predict_grpc, predict_request, rest_body
-from export.saved_model import WARMUP_TEXTS
+from bert_keras.export.client import parse_response, predict_grpc, predict_request, rest_body
+from bert_keras.export.saved_model import WARMUP_TEXTS
 
 
 def _serve(sess, meta, request):
@@ -110,7 +110,7 @@ def test_example_models_config_is_a_valid_model_server_config():
 
 @pytest.mark.parametrize("fixture", ["tagger_export", "qa_export"])
 def test_warmup_and_requests_for_tagging_and_qa_exports(fixture, request, tmp_path):
-    from export.client import qa_request
+    from bert_keras.export.client import qa_request
 
     path = request.getfixturevalue(fixture)
     records = list(tf.data.TFRecordDataset(os.path.join(path, "assets.extra", "tf_serving_warmup_requests")))

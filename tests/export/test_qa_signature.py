@@ -13,7 +13,7 @@ from bert_keras import BertTokenizer
 from bert_keras.data.real_corpora import package_file
 from bert_keras.data.squad import SquadExample, read_squad
 from bert_keras.text.squad_features import build_qa_features, extract_answers
-from export.saved_model import export_saved_model
+from bert_keras.export.saved_model import export_saved_model
 from tests.helpers import load_in_fresh_process
 
 

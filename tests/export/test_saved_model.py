@@ -8,7 +8,7 @@ import pytest
 
 from bert_keras import BertTokenizer
 from bert_keras.data import real_datasets
-from export.saved_model import custom_ops, export_saved_model
+from bert_keras.export.saved_model import custom_ops, export_saved_model
 from tests.helpers import load_in_fresh_process
 
 
@@ -244,7 +244,7 @@ def test_bfloat16_export_runs_under_the_serving_loader_close_to_float32(classifi
     assert "explain" not in tf.saved_model.load(path).signatures  # explanations need float32: left out by default
     # export.verify's reference computes in the export's precision (bf16 rounding differs between Keras's eager
     # call and the exported graph by about as much as bf16 differs from float32 on this tiny model).
-    from export.verify import verify
+    from bert_keras.export.verify import verify
 
     report = verify(classifier_dir, path, texts=texts[:24], batch_size=8)
     for row in report["rows"]:
@@ -281,7 +281,7 @@ def test_windowed_export_answers_long_documents_as_the_python_path(windowed_clas
 def test_windowed_export_caps_a_1mb_document_and_says_so(windowed_classifier):
     import tensorflow as tf
 
-    from export.tflite import convert
+    from bert_keras.export.tflite import convert
 
     model, path = windowed_classifier
     classify = tf.saved_model.load(path).signatures["serving_default"]

@@ -12,7 +12,7 @@ import tensorflow as tf
 from bert_keras import BertTokenizer
 from bert_keras.data import real_datasets
 from bert_keras.models.bert_token_classifier import word_tags_to_entities
-from export.saved_model import read_metadata
+from bert_keras.export.saved_model import read_metadata
 from bert_keras.text.entity_decoding import label_tables
 from tests.helpers import load_in_fresh_process, served_entities
 

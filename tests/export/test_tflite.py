@@ -9,10 +9,10 @@ import pytest
 
 from bert_keras import BertTokenizer
 from bert_keras.data import real_datasets
-from export.saved_model import export_saved_model
-from export.tflite import convert
-from export.tflite_model import TFLiteModel
-from export.verify import convert_all, format_table, verify
+from bert_keras.export.saved_model import export_saved_model
+from bert_keras.export.tflite import convert
+from bert_keras.export.tflite_model import TFLiteModel
+from bert_keras.export.verify import convert_all, format_table, verify
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from bert_keras.data import real_datasets
-from export.saved_model import read_metadata, sample_texts
-from export.verify import tflite_set, verify
+from bert_keras.export.saved_model import read_metadata, sample_texts
+from bert_keras.export.verify import tflite_set, verify
 from tests.export.conftest import write_model_dir
 from tests.helpers import ROOT
 

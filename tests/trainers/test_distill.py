@@ -26,7 +26,7 @@ def teacher_dir(tmp_path_factory, rt_files, minilm_dir):
 
 
 def test_student_dir_exports_and_serves_as_its_keras_model(teacher_dir, rt_files, tmp_path):
-    from export.saved_model import export_saved_model
+    from bert_keras.export.saved_model import export_saved_model
 
     train, dev = rt_files
     unlabeled = tmp_path / "plots.txt"

@@ -1,7 +1,7 @@
 """TF Serving client helpers on the official `tensorflow-serving-api` protos: gRPC `PredictRequest`s and REST
 JSON bodies built from raw text, and responses read back into numpy.
 
-    from export.client import predict_request, predict_grpc
+    from bert_keras.export.client import predict_request, predict_grpc
     request = predict_request(["a great film"], model_name="sentiment")
     outputs = predict_grpc("localhost:8500", request)   # {"probabilities": ..., "label_id": ..., "label": ...}
 
