@@ -21,7 +21,6 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import dataclasses  # noqa: E402
-import json  # noqa: E402
 import time  # noqa: E402
 
 from absl import flags  # noqa: E402
@@ -62,33 +61,20 @@ class DistillConfig(RunConfig):
     seq_length: int = 0
 
 
-def read_teacher_info(teacher_dir):
-    """The label_map.json of a `trainers.finetune` model dir (a classifier's); errors name the dir and the fix."""
-    label_map = os.path.join(teacher_dir or "", "label_map.json")
-    model_file = os.path.join(teacher_dir or "", "model.keras")
-    if not teacher_dir or not os.path.exists(label_map) or not os.path.exists(model_file):
-        raise FileNotFoundError(f"--teacher_dir {teacher_dir!r} is not a fine-tuned model dir (model.keras and "
-                                "label_map.json): pass the --model_dir of a trainers.finetune run.")
-    with open(label_map, encoding="utf-8") as f:
-        info = json.load(f)
-    if info.get("task") not in ("classify", "regress"):
-        raise ValueError(f"{label_map}: task {info.get('task')!r}; distillation takes classify or regress teachers.")
-    return info
-
-
 def run(cfg):
     """Distils as configured; returns the student's metrics (also in its metrics.json) on the chief."""
     import keras
 
     from bert_keras.data.unlabeled_texts import unlabeled_texts
     from bert_keras.distillation import BertDistiller, student_from_teacher
+    from bert_keras.model_dir import read_model_dir
     from trainers import callbacks as cb
     from trainers.finetune import task_splits, write_model_dir
     from trainers.strategy import set_up, split_cpu
 
     split_cpu(cfg.num_cpu_devices)
     strategy, is_chief, _, out_dir = set_up(cfg)
-    info = read_teacher_info(cfg.teacher_dir)
+    info = read_model_dir(cfg.teacher_dir, ("classify", "regress"), "--teacher_dir", "distillation")
     # Without --split_seed, the teacher's split: another seed's test set would hold the teacher's training reviews.
     split_seed = cfg.split_seed if cfg.split_seed is not None or not cfg.dataset else info.get("split_seed")
     cfg = dataclasses.replace(cfg, task=cfg.task or info["task"], seq_length=cfg.seq_length or int(info["seq_length"]),

@@ -79,23 +79,6 @@ def custom_ops(saved_model_dir):
     return sorted(op for op in ops if not hasattr(tf.raw_ops, op))
 
 
-def _read_model_dir(model_dir):
-    label_map_path = os.path.join(model_dir, "label_map.json")
-    if not os.path.exists(label_map_path) or not os.path.exists(os.path.join(model_dir, "model.keras")):
-        raise FileNotFoundError(f"{model_dir} is not a fine-tuned model directory (no model.keras / label_map.json); "
-                                "pass the --model_dir of trainers.finetune.")
-    from bert_keras.data.utf8_file import read_json
-
-    info = read_json(label_map_path, fix="rerun trainers.finetune into a new --model_dir to rewrite it")
-    if not isinstance(info, dict) or info.get("task") not in SUPPORTED_TASKS:
-        task = info.get("task") if isinstance(info, dict) else None
-        raise ValueError(f"{label_map_path}: unknown task {task!r} (supported: {SUPPORTED_TASKS}).")
-    if "seq_length" not in info:
-        raise ValueError(f"{label_map_path}: no 'seq_length' (trainers.finetune writes it); add the seq_length the "
-                         "model was trained with, or rerun trainers.finetune.")
-    return info
-
-
 def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32, pad_to_seq_length=False,
                        export_dtype="float32", explain_steps=None):
     """Exports `model_dir` (the output of `trainers.finetune`) to `export_dir/<version>/`; returns that path.
@@ -120,7 +103,9 @@ def export_saved_model(model_dir, export_dir, version=None, qa_max_windows=32, p
     from bert_keras import BertTokenizer
 
     _check_export_dir(export_dir, version)
-    info = _read_model_dir(model_dir)
+    from bert_keras.model_dir import read_model_dir
+
+    info = read_model_dir(model_dir, SUPPORTED_TASKS, purpose="export.saved_model")
     model = keras.saving.load_model(os.path.join(model_dir, "model.keras"), safe_mode=True)
     tokenizer = BertTokenizer.from_pretrained(model_dir)
     qa_settings = {"doc_stride": int(info.get("doc_stride", squad_features.DOC_STRIDE)),
