@@ -140,13 +140,18 @@ def run(cfg):
     split_cpu(cfg.num_cpu_devices)
     from trainers import callbacks as cb
 
+    new_dir = not os.path.exists(cfg.model_dir)
     strategy, is_chief, _, out_dir = set_up(cfg)
-
-    splits = task_splits(cfg)
+    try:
+        splits = task_splits(cfg)
+        labels = splits.label_names()
+        if labels is not None:
+            splits.check_labels(labels)
+    except Exception:
+        if new_dir and is_chief and not os.listdir(out_dir):  # refused data leaves no empty run directory behind
+            os.rmdir(out_dir)
+        raise
     task = splits.task
-    labels = splits.label_names()
-    if labels is not None:
-        splits.check_labels(labels)
     tokenizer = _tokenizer(cfg)
     train_x, train_y = splits.fit_inputs("train")
     eval_x, eval_y = splits.fit_inputs("eval")

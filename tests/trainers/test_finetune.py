@@ -169,6 +169,7 @@ def test_bad_training_files(tmp_path, minilm_dir, content, message):
                 eval_file=str(tmp_path / "dev.tsv"))
     with pytest.raises(ValueError, match=message):
         run(cfg)
+    assert not os.path.exists(cfg.model_dir)  # the refused run leaves no empty --model_dir behind
 
 
 def test_strategy_that_cannot_be_built(tmp_path, rt_files, minilm_dir):
