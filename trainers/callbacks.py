@@ -83,21 +83,6 @@ class EpochHistory(keras.callbacks.Callback):
         atomic_write_json(self.path, sorted(history, key=lambda h: h["epoch"]))
 
 
-class PretrainingCheckpoints(keras.callbacks.Callback):
-    """Writes a `BertPretrainer` (encoder + heads) as Google's `bert_model.ckpt-<step>` into `directory` after
-    every epoch, keeping the last `keep` (see `bert_keras.checkpoints.google.write_step_checkpoint`)."""
-
-    def __init__(self, directory, steps_per_epoch, keep=3):
-        super().__init__()
-        self.directory, self.steps_per_epoch, self.keep = directory, steps_per_epoch, keep
-
-    def on_epoch_end(self, epoch, logs=None):
-        from bert_keras.checkpoints import save_google_checkpoint
-
-        save_google_checkpoint(self.model.encoder, self.directory, head_tensors=self.model.head_tensors(),
-                               step=(epoch + 1) * self.steps_per_epoch, keep=self.keep)
-
-
 def plot_history(history, path, title):
     """Draws loss (and any accuracy) per epoch to a PNG."""
     import matplotlib

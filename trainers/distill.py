@@ -70,7 +70,8 @@ def run(cfg):
     from bert_keras.model_dir import read_model_dir
     from trainers import callbacks as cb
     from trainers.finetune import task_splits, write_model_dir
-    from trainers.strategy import set_up, split_cpu
+    from bert_keras.distribute import split_cpu
+    from trainers.strategy import set_up
 
     split_cpu(cfg.num_cpu_devices)
     strategy, is_chief, _, out_dir = set_up(cfg)

@@ -135,7 +135,8 @@ def _tokenizer(cfg):
 
 def run(cfg):
     """Fine-tunes as configured; returns the metrics dict written to metrics.json (on the chief)."""
-    from trainers.strategy import set_up, split_cpu
+    from bert_keras.distribute import split_cpu
+    from trainers.strategy import set_up
 
     split_cpu(cfg.num_cpu_devices)
     from trainers import callbacks as cb

@@ -136,10 +136,12 @@ def _completed_epochs(backup_dir):
 
 def run(cfg):
     """Pretrains as configured; returns the metrics dict written to metrics.json (on the chief)."""
-    from trainers.strategy import set_up, split_cpu
+    from bert_keras.distribute import split_cpu
+    from trainers.strategy import set_up
 
     split_cpu(cfg.num_cpu_devices)
     from bert_keras.text.mlm_masking import MlmMasker
+    from bert_keras.checkpoints.pretraining_checkpoints import PretrainingCheckpoints
     from trainers import callbacks as cb
     from bert_keras.optimizers import create_optimizer
 
@@ -187,7 +189,7 @@ def run(cfg):
             jit_compile=cfg.jit_compile, steps_per_execution=cfg.steps_per_execution)
     tokenizer.save_assets(out_dir)
     callbacks, _ = cb.training_callbacks(
-        out_dir, lambda resume: [cb.PretrainingCheckpoints(out_dir, steps_per_epoch, cfg.keep_checkpoints)],
+        out_dir, lambda resume: [PretrainingCheckpoints(out_dir, steps_per_epoch, cfg.keep_checkpoints)],
         double_checkpoint=True)
     # The held-out set is finite (one ordered pass, bucketed: partial batches per bucket); telling Keras how
     # many batches it has keeps it from reading the end of the data as an interrupted run.
