@@ -15,6 +15,7 @@ Every batch is `(features, labels, sample_weights)` for `BertPretrainer`: featur
 `{"mlm": masked_lm_weights, "nsp": 1}`.
 """
 
+import json
 import logging
 import os
 import random
@@ -344,3 +345,70 @@ def pretraining_datasets(tokenizer, masker, batch_size, seq_length, corpus=None,
     stats["masking"] = masking_statistics(probe, masker, max_batches=50)
     logger.info("Masking over the first batches: %s", stats["masking"])
     return train, eval_ds, stats
+
+
+def create_pretraining_records(corpus, vocab, output, input_format="google", lower_case=True, max_seq_length=128,
+                               max_predictions_per_seq=20, masked_lm_prob=0.15, short_seq_prob=0.1, dupe_factor=10,
+                               whole_word_mask=False, random_seed=12345, progress=None):
+    """Google's `create_pretraining_data.py` on this package's pieces: `dupe_factor` passes over `corpus`, each
+    with its own sentence pairs and masks, written as TFRecords (`output`, or one file per pass) in Google's
+    feature layout, with the masking and pair statistics in `<output base>.stats.json`. What
+    `python -m trainers.create_pretraining_data` runs.
+
+    Args:
+        corpus, input_format: as `bert_keras.data.pretraining_corpus.load_corpus`.
+        vocab, lower_case: the tokenizer's vocab.txt and casing.
+        output: the TFRecord path.
+        max_seq_length, max_predictions_per_seq, masked_lm_prob, short_seq_prob, dupe_factor, whole_word_mask,
+            random_seed: Google's flags of the same names and meaning.
+        progress: optional callable(done, total) for the tokenizing progress.
+
+    Returns:
+        The summary dict also written to the stats file.
+    """
+    from bert_keras import BertTokenizer
+    from bert_keras.data.pretraining_corpus import load_corpus
+    from bert_keras.text.mlm_masking import MlmMasker
+    from bert_keras.text.nsp_pairs import PairStats, create_segment_pairs, tokenize_documents
+
+    if isinstance(dupe_factor, bool) or not isinstance(dupe_factor, int) or dupe_factor < 1:
+        raise ValueError(f"dupe_factor (--dupe_factor) must be an int >= 1, got {dupe_factor!r}.")
+    start = time.time()
+    tokenizer = BertTokenizer(vocab, lower_case=lower_case, seq_length=max_seq_length)
+    masker = MlmMasker(tokenizer.vocabulary, max_predictions_per_seq, masked_lm_prob, whole_word_mask)
+    documents = load_corpus(corpus, input_format)
+    logger.info("Read %d documents, %d sentences.", len(documents), sum(len(d) for d in documents))
+    tokenized = tokenize_documents(tokenizer, documents, progress=progress)
+    base, ext = os.path.splitext(output)
+    outputs, written, pair_stats = [], 0, []
+    counter = MaskingCounter(masker)  # statistics taken while the batches are written, in the same pass
+
+    def counted(batches):
+        for batch in batches:
+            counter.add(batch)
+            yield batch
+
+    for dupe in range(dupe_factor):
+        stats = PairStats()
+        pairs = create_segment_pairs(tokenized, max_seq_length, short_seq_prob, random_seed + dupe, stats)
+        path = output if dupe_factor == 1 else f"{base}-{dupe:05d}-of-{dupe_factor:05d}{ext}"
+        batches = pretraining_dataset(pairs, masker, 256, max_seq_length, seed=random_seed + dupe, training=False,
+                                      model_batches=False)
+        written += write_pretraining_records(counted(batches), path, max_seq_length, max_predictions_per_seq)
+        pair_stats.append(stats.as_dict())
+        outputs.append(path)
+        logger.info("Pass %d / %d: %d instances -> %s (%.0f s so far)", dupe + 1, dupe_factor, len(pairs), path,
+                    time.time() - start)
+    masking = counter.result()
+    summary = {
+        "outputs": outputs, "instances": written, "seconds": round(time.time() - start, 1),
+        "pairs": pair_stats[0] if dupe_factor == 1 else pair_stats,
+        **{k: masking[k] for k in ("selected_per_real_token", "mask_share", "keep_share", "random_share",
+                                   "specials_selected", "nsp_random_share")},
+        "padding_fraction_at_max_seq_length": masking["padding_fraction"],
+    }
+    tmp = f"{base}.stats.json.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=2)
+    os.replace(tmp, f"{base}.stats.json")
+    return summary

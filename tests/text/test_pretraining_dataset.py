@@ -75,3 +75,26 @@ def test_corpus_pipelines_hold_out_whole_documents(minilm_tokenizer, tmp_path):
     assert features["input_word_ids"].shape[0] == 8 and 0.1 < stats["masking"]["selected_per_real_token"] < 0.2
     with pytest.raises(ValueError, match="exactly one of corpus"):
         pretraining_datasets(minilm_tokenizer, masker, 8, 64)
+
+
+def test_create_pretraining_records_writes_a_file_per_pass_with_its_statistics(minilm_dir, tmp_path):
+    import json
+    import os
+
+    from bert_keras.data.real_corpora import rotten_tomatoes
+    from bert_keras.text.pretraining_dataset import create_pretraining_records
+
+    reviews = [text for text, _ in rotten_tomatoes()][:120]
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n\n".join("\n".join(reviews[i:i + 4]) for i in range(0, 120, 4)) + "\n", encoding="utf-8")
+    vocab = os.path.join(minilm_dir, "vocab.txt")
+    summary = create_pretraining_records(str(corpus), vocab, str(tmp_path / "data.tfrecord"), max_seq_length=64,
+                                         max_predictions_per_seq=10, dupe_factor=2)
+    assert summary["outputs"] == [str(tmp_path / f"data-0000{i}-of-00002.tfrecord") for i in (0, 1)]
+    records = read_pretraining_records(summary["outputs"], 8, 64, 10, training=False)
+    assert sum(int(features["input_mask"].shape[0]) for features, *_ in records) == summary["instances"] > 0
+    with open(tmp_path / "data.stats.json", encoding="utf-8") as f:
+        assert json.load(f) == summary
+    assert 0.10 < summary["selected_per_real_token"] < 0.20  # masked_lm_prob 0.15 of the real tokens
+    with pytest.raises(ValueError, match=r"dupe_factor \(--dupe_factor\) must be an int >= 1, got 0"):
+        create_pretraining_records(str(corpus), vocab, str(tmp_path / "x.tfrecord"), dupe_factor=0)
