@@ -14,7 +14,7 @@ from keras import ops
 
 from bert_keras.data.squad import SquadExample
 from bert_keras.models.bert_encoder import INPUT_NAMES
-from bert_keras.models.encoder_task import EncoderTask, check_batch_size, encoder_inputs
+from bert_keras.models.encoder_task import EncoderTask, check_no_steps, check_batch_size, encoder_inputs
 from bert_keras.preprocessing.bert_text_preprocessor import BertTextPreprocessor, text_column
 from bert_keras.text import squad_features
 
@@ -212,6 +212,7 @@ class BertSpanQA(EncoderTask):
         `predict` on id dicts (start and end logits)."""
         if self.preprocessor is None:
             return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
+        check_no_steps(steps)
         batch_size = check_batch_size(batch_size, self.DEFAULT_BATCH_SIZE)
         examples = self.examples(x)
         order = np.argsort([len(e.context) for e in examples], kind="stable")

@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from bert_keras.metrics.tagging import bio_spans
 from bert_keras.models.bert_encoder import INPUT_NAMES  # noqa: F401  (used by the docstring example, run by make test)
-from bert_keras.models.encoder_task import EncoderTask, check_batch_size, encoder_inputs
+from bert_keras.models.encoder_task import EncoderTask, check_no_steps, check_batch_size, encoder_inputs
 from bert_keras.preprocessing.bert_text_preprocessor import BertTextPreprocessor, text_column
 
 IGNORE_LABEL = -1
@@ -204,6 +204,7 @@ class BertTokenClassifier(EncoderTask):
         Without one: Keras `predict` on id dicts (logits)."""
         if self.preprocessor is None:
             return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
+        check_no_steps(steps)
         if isinstance(x, tf.data.Dataset):
             raise ValueError("predict takes a list of raw strings or of word lists (a tf.data.Dataset of strings "
                              "cannot tell one sentence's words from a batch of texts): pass a list.")

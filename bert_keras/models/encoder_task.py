@@ -487,6 +487,7 @@ class EncoderTask(keras.Model):
         inside), with the task's outputs (see the subclass)."""
         if self.preprocessor is None:
             return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
+        check_no_steps(steps)
         dataset, _, order = self.text_dataset(x, batch_size=batch_size)
         outputs = super().predict(dataset, verbose=verbose, callbacks=callbacks)
         return self._finish_predictions(self._rows_to_inputs(outputs, order))
@@ -496,6 +497,13 @@ class EncoderTask(keras.Model):
         inverse = np.empty_like(order)
         inverse[order] = np.arange(len(order))
         return keras.tree.map_structure(lambda a: a[inverse], outputs)
+
+
+def check_no_steps(steps):
+    """`predict(steps=...)` on texts would return some rows of a length-sorted order: refused."""
+    if steps is not None:
+        raise ValueError(f"predict on texts answers every text (batched by length inside), so it takes no steps "
+                         f"(got steps={steps!r}); pass the texts you want answered.")
 
 
 def _batches_of(x, batch_size):

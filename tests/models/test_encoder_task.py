@@ -235,6 +235,8 @@ def test_text_inputs_are_refused_before_any_work_and_leave_the_model_as_it_was(m
         with pytest.raises(ValueError, match=f"batch_size must be a positive integer or None .*got {bad!r}"):
             model.predict(texts, batch_size=bad, verbose=0)
     assert model.predict(texts, batch_size=np.int64(3), verbose=0).shape == (8, 2)  # numpy ints, as Keras takes
+    with pytest.raises(ValueError, match=r"predict on texts answers every text .* no steps \(got steps=1\)"):
+        model.predict(texts, steps=1, verbose=0)  # was ignored
     for weights, shown in (([1.0] * 7 + [np.nan], "nan"), ([1.0] * 7 + [-2.0], "-2.0")):
         with pytest.raises(ValueError, match=rf"sample_weight\[7\] is {shown}: sample weights must be finite and >= 0"):
             model.fit(texts, labels, sample_weight=weights, verbose=0)
