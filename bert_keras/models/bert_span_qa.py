@@ -14,7 +14,7 @@ from keras import ops
 
 from bert_keras.data.squad import SquadExample
 from bert_keras.models.bert_encoder import INPUT_NAMES
-from bert_keras.models.encoder_task import EncoderTask, check_no_steps, check_batch_size, encoder_inputs
+from bert_keras.models.encoder_task import EncoderTask, check_batch_size, check_no_steps, encoder_inputs
 from bert_keras.preprocessing.bert_text_preprocessor import BertTextPreprocessor, text_column
 from bert_keras.text import squad_features
 

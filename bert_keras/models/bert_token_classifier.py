@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from bert_keras.metrics.tagging import bio_spans
 from bert_keras.models.bert_encoder import INPUT_NAMES  # noqa: F401  (used by the docstring example, run by make test)
-from bert_keras.models.encoder_task import EncoderTask, check_no_steps, check_batch_size, encoder_inputs
+from bert_keras.models.encoder_task import EncoderTask, check_batch_size, check_no_steps, encoder_inputs
 from bert_keras.preprocessing.bert_text_preprocessor import BertTextPreprocessor, text_column
 
 IGNORE_LABEL = -1
