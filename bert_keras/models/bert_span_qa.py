@@ -251,7 +251,7 @@ class BertSpanQA(EncoderTask):
         gold answer; what `trainers.finetune` writes to metrics.json."""
         from bert_keras import metrics
 
-        examples = self.examples(x, y)
+        examples = self.examples(x, y, need_answers=True)
         answers = self.predict(examples, batch_size=batch_size)
         return metrics.squad_metrics({e.qid: a["text"] for e, a in zip(examples, answers)},
                                      {e.qid: [t for t, _ in e.answers] for e in examples})

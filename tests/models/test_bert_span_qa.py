@@ -113,6 +113,8 @@ def test_text_inputs_are_checked_at_the_door(squad_qa):
         model.predict((["a", "b"], ["c"]))
     with pytest.raises(ValueError, match="need answers"):
         model.evaluate((["Where?"], ["In Paris."]), verbose=0)
+    with pytest.raises(ValueError, match="need answers"):  # used to score 0 exact match against no gold answer
+        model.task_metrics((["Where?"], ["In Paris."]))
     with pytest.raises(ValueError, match="x=\\(questions, contexts\\)"):
         model.predict(["just a question"])
     with pytest.raises(ValueError, match="seq_length=16 leaves no room for context after a 16-token question"):
