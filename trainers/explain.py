@@ -28,7 +28,8 @@ def define_flags():
     flags.DEFINE_string("saved_model", None, "An export.saved_model version directory (its `explain` signature: "
                         "integrated gradients at the export's --explain_steps).")
     flags.DEFINE_multi_string("text", [], "A text to explain (repeat for more).")
-    flags.DEFINE_string("texts_file", None, "A UTF-8 file with one text per line (empty lines skipped).")
+    flags.DEFINE_string("texts_file", None, "A UTF-8 file with one text per line (empty lines skipped, spaces at "
+                        "either end dropped), or a bundled corpus name (bert_keras.data.unlabeled_texts).")
     flags.DEFINE_multi_string("question", [], "Span QA: questions (with as many --context).")
     flags.DEFINE_multi_string("context", [], "Span QA: contexts.")
     flags.DEFINE_enum("method", "ig", list(METHODS), "ig: integrated gradients; grad_input: gradient x input; "
@@ -46,13 +47,12 @@ def _given(*names):
 
 def main(argv):
     del argv
-    from bert_keras.data.utf8_file import read_utf8
+    from bert_keras.data.unlabeled_texts import unlabeled_texts
     from bert_keras.explain import explain_texts, explain_with_saved_model, load_model_to_explain, write_explanations
 
     if bool(FLAGS.model_dir) == bool(FLAGS.saved_model):
         raise app.UsageError("Pass exactly one of --model_dir and --saved_model.")
-    texts = list(FLAGS.text) + ([line for line in read_utf8(FLAGS.texts_file).splitlines() if line.strip()]
-                                if FLAGS.texts_file else [])
+    texts = list(FLAGS.text) + (unlabeled_texts(FLAGS.texts_file) if FLAGS.texts_file else [])
     qa = bool(FLAGS.question or FLAGS.context)
     if qa and (len(FLAGS.question) != len(FLAGS.context) or texts):
         raise app.UsageError("Span QA takes as many --question as --context, and no --text / --texts_file.")
