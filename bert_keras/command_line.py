@@ -2,8 +2,8 @@
 
 Leans on absl's `app.run` (flag parsing, usage errors). What it adds: a run refused for its input (a missing or
 malformed file, a bad flag value, a directory in the way: the `ValueError`s and `OSError`s our readers raise with
-the file, line and fix in their message) ends with that message on stderr and exit status 1, not a 30-line
-traceback whose last line is the message. `BERT_KERAS_TRACEBACK=1` shows the traceback too.
+the file, line and fix in their message) ends with `error (<type>): <message>` on stderr and exit status 1, not a
+30-line traceback whose last line is the message. `BERT_KERAS_TRACEBACK=1` shows the traceback too.
 """
 
 import os
@@ -21,7 +21,7 @@ def clear_errors(main):
         try:
             return main(argv)
         except INPUT_ERRORS as e:
-            if os.environ.get("BERT_KERAS_TRACEBACK"):
+            if os.environ.get("BERT_KERAS_TRACEBACK", "0") not in ("", "0"):
                 raise
             name = type(e).__name__
             print(f"error ({name}): {e}\n(BERT_KERAS_TRACEBACK=1 shows where it was raised.)", file=sys.stderr)

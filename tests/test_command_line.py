@@ -26,6 +26,9 @@ def test_other_errors_and_the_switch_keep_the_traceback(monkeypatch):
     monkeypatch.delenv("BERT_KERAS_TRACEBACK", raising=False)
     with pytest.raises(RuntimeError, match="a bug"):  # not an input problem: the traceback stays
         clear_errors(_raising(RuntimeError("a bug")))([])
+    monkeypatch.setenv("BERT_KERAS_TRACEBACK", "0")  # off, as unset
+    with pytest.raises(SystemExit):
+        clear_errors(_raising(ValueError("bad value")))([])
     monkeypatch.setenv("BERT_KERAS_TRACEBACK", "1")
     with pytest.raises(ValueError, match="bad value"):
         clear_errors(_raising(ValueError("bad value")))([])

@@ -286,7 +286,8 @@ def define_flags():
     flags.DEFINE_float("dropout", d.dropout, "Encoder dropout (hidden and attention).")
     flags.DEFINE_integer("save_checkpoints_steps", d.save_checkpoints_steps, "Steps between checkpoints, evaluations "
                          "and resumable backups.")
-    flags.DEFINE_integer("keep_checkpoints", d.keep_checkpoints, "Google checkpoints kept in model_dir.")
+    flags.DEFINE_integer("keep_checkpoints", d.keep_checkpoints, "Google checkpoints kept in model_dir.",
+                         lower_bound=1)
     strategy_flags()
     flags.DEFINE_integer("seed", d.seed, "Seed for the held-out split, pairs, masks and initialisation.")
     flags.DEFINE_integer("verbose", d.verbose, "Keras fit verbosity: 0, 1 or 2.")

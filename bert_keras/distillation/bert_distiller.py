@@ -137,6 +137,8 @@ class BertDistiller(keras.distillation.Distiller):
         `unlabeled` texts that the teacher labels (its argmax class, or its score) before training.
 
         Returns the Keras `History` (`loss`, `student_loss`, `distillation_loss`, the student's metrics)."""
+        if getattr(self.student, "labels", None) is None and getattr(self.teacher, "labels", None):
+            self.student.labels = list(self.teacher.labels)  # the teacher's class order, which its soft targets use
         (targets,) = self.student._targets(y)
         if unlabeled is not None and len(unlabeled):
             if isinstance(x, tuple):

@@ -153,7 +153,8 @@ class BertSpanQA(EncoderTask):
     def _text_batches(self, x, y, sample_weight, batch_size, shuffle, sort_by_length, pad_to_multiple_of):
         if sample_weight is not None:
             raise ValueError("sample_weight is not supported for span QA (a question's windows are separate rows).")
-        examples = self.examples(x, y, need_answers=True)
+        # sort_by_length is False only for fit's training batches (text_dataset): no-answer questions checked there
+        examples = self.examples(x, y, need_answers=True, training=not sort_by_length)
         f = squad_features.build_qa_features(self.preprocessor.tokenizer, examples, self.preprocessor.seq_length,
                                              self.doc_stride, self.max_query_length)
         features = {name: f[name] for name in INPUT_NAMES}
@@ -170,12 +171,14 @@ class BertSpanQA(EncoderTask):
         raise ValueError("Span QA takes (questions, contexts) and answers, or a list of SquadExample; not a "
                          "tf.data.Dataset (a question's windows are built in Python).")
 
-    def examples(self, x, y=None, need_answers=False):
-        """`SquadExample`s of `(questions, contexts)` and answers (see the class), or of a list of them."""
+    def examples(self, x, y=None, need_answers=False, training=False):
+        """`SquadExample`s of `(questions, contexts)` and answers (see the class), or of a list of them.
+        `training`: refuse questions without an answer unless the model has `allow_no_answer` (it would learn to
+        point at [CLS], an answer it never gives); evaluation scores them against "" either way."""
         if isinstance(x, (list, tuple)) and x and all(isinstance(e, SquadExample) for e in x):
             if y is not None:
                 raise ValueError("Pass SquadExamples alone: they carry their answers.")
-            return list(x)
+            return self._check_answerable(list(x)) if training else list(x)
         if not isinstance(x, tuple) or len(x) != 2:
             raise ValueError("Span QA takes x=(questions, contexts), two lists of strings of the same length, or a "
                              f"list of SquadExample; got {type(x).__name__}.")
@@ -197,12 +200,16 @@ class BertSpanQA(EncoderTask):
             raise ValueError(f"{len(questions)} questions but {len(y)} answers.")
         examples = [SquadExample(str(i), q, c, _answer_spans(a, c, i), False)
                     for i, (q, c, a) in enumerate(zip(questions, contexts, y))]
+        return self._check_answerable(examples) if training else examples
+
+    def _check_answerable(self, examples):
         if not self.allow_no_answer:
             for example in examples:
-                if not example.answers:
-                    raise ValueError(f"Answer {example.qid} is None (no answer), but this model has "
-                                     "allow_no_answer=False: build it with allow_no_answer=True (SQuAD 2.0) to train "
-                                     "on questions without an answer, or drop the question.")
+                if not example.answers or example.is_impossible:
+                    raise ValueError(
+                        f"Question {example.qid} ({example.question[:60]!r}) has no answer, but this model has "
+                        "allow_no_answer=False: build it with allow_no_answer=True (SQuAD 2.0; trainers.finetune "
+                        "--version_2_with_negative) to train on questions without one, or drop the question.")
         return examples
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):

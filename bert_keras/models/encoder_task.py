@@ -442,12 +442,12 @@ class EncoderTask(keras.Model):
             if validation_data is not None:
                 validation_data = self.text_dataset(*_unpack_validation(validation_data), batch_size=batch_size,
                                                     need_targets=True)[0]
+            if kwargs.get("class_weight") and getattr(self, "labels", None):
+                kwargs["class_weight"] = self._class_weight_ids(kwargs["class_weight"])
         except Exception:
             if hasattr(self, "labels"):  # refused inputs leave the model as it was
                 self.labels = labels_before
             raise
-        if kwargs.get("class_weight") and getattr(self, "labels", None):
-            kwargs["class_weight"] = self._class_weight_ids(kwargs["class_weight"])
         size_recipe_schedule(self, (steps_per_epoch or batches) * epochs)
         return super().fit(dataset, epochs=epochs, verbose=verbose, callbacks=callbacks, shuffle=False,
                            validation_data=validation_data, steps_per_epoch=steps_per_epoch, **kwargs)
@@ -545,8 +545,8 @@ def _read_text_dataset(dataset, need_targets=False):
     text_spec = spec if texts_only else spec[0]
     if not (isinstance(text_spec, tf.TensorSpec) or isinstance(text_spec, tuple) and len(text_spec) == 2):
         raise ValueError(f"{form}: the texts must be a string tensor or a (text_a, text_b) tuple, got {text_spec}.")
-    for part in keras.tree.flatten(text_spec):
-        if not isinstance(part, tf.TensorSpec) or part.dtype != tf.string or part.shape.rank not in (0, 1):
+    for part in keras.tree.flatten(text_spec):  # rank None (from_generator, py_function): read as one text each
+        if not isinstance(part, tf.TensorSpec) or part.dtype != tf.string or part.shape.rank not in (None, 0, 1):
             raise ValueError(f"{form}: the texts must be tf.string scalars (or a batch of them), got {part}; with "
                              "preprocessor=None the model takes id dicts instead.")
     if not texts_only:
@@ -555,7 +555,8 @@ def _read_text_dataset(dataset, need_targets=False):
                 raise ValueError(f"{form}: its {name} component is {part}"
                                  + ("; sentence pairs go as ((text_a, text_b), label)" if name == "sample_weight"
                                     else "") + ".")
-            if part.shape.rank != keras.tree.flatten(text_spec)[0].shape.rank:
+            text_rank = keras.tree.flatten(text_spec)[0].shape.rank
+            if part.shape.rank is not None and text_rank is not None and part.shape.rank != text_rank:
                 raise ValueError(f"{form}: its {name} must be a scalar per text (or one per text of a batch), got "
                                  f"shape {part.shape} beside texts of shape {keras.tree.flatten(text_spec)[0].shape}.")
     if keras.tree.flatten(text_spec)[0].shape.rank == 1:

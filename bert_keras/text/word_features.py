@@ -89,7 +89,8 @@ def bio_tag_set(sentences):
                 continue
             if not isinstance(tag, str) or len(tag) < 3 or tag[:2] not in ("B-", "I-"):
                 raise ValueError(f"Sentence {i}, tag {j}: {tag!r} is not BIO (expected O, B-TYPE or I-TYPE); for "
-                                 "another tag set, pass its names in id order (labels=[...]).")
+                                 "another tag set, pass its names in id order (labels=[...]) to the tagger "
+                                 "(trainers.finetune --task=tag reads BIO tags).")
             types.add(tag[2:])
     return ["O"] + [f"{prefix}-{kind}" for kind in sorted(types) for prefix in ("B", "I")]
 

@@ -201,3 +201,13 @@ def test_layer_loss_settings_are_checked(teacher):
     distiller = BertDistiller(teacher, same_width, hidden_weight=1.0, layer_map=[0])
     assert distiller.hidden_projection is None and distiller.layer_map == [0]
     assert distiller.get_config()["layer_map"] == [0] and distiller.get_config()["hidden_weight"] == 1.0
+
+
+def test_a_student_without_label_names_takes_the_teachers(teacher, minilm_tokenizer):
+    texts, labels = real_reviews(16, seed=5)  # names: "fresh" / "rotten"
+    student = BertClassifier(BertEncoder.from_config_name("tiny", vocab_size=minilm_tokenizer.vocab_size),
+                             num_classes=2, preprocessor=teacher.preprocessor)
+    distiller = BertDistiller(teacher, student)
+    distiller.compile(learning_rate=1e-3)
+    distiller.fit(texts, labels, batch_size=8, verbose=0)  # refused once names needed a named student
+    assert student.labels == teacher.labels  # the teacher's class order, which its soft targets follow

@@ -136,8 +136,15 @@ def test_text_inputs_are_checked_at_the_door(squad_qa):
         model.fit((["Where?"] * 3, ["In Paris."] * 3), "Paris", verbose=0)
     with pytest.raises(ValueError, match="Answer 1 is ' ': an answer needs a word of the context"):
         model.fit((["Where?"] * 2, ["In Paris."] * 2), ["Paris", " "], verbose=0)
-    with pytest.raises(ValueError, match="Answer 1 is None .* allow_no_answer=False: build it with allow_no_answer=True"):
+    with pytest.raises(ValueError, match=r"Question 1 \('Where\?'\) has no answer, but this model has "
+                                         r"allow_no_answer=False: build it with allow_no_answer=True"):
         model.fit((["Where?"] * 2, ["In Paris."] * 2), ["Paris", None], verbose=0)
+    from bert_keras.data.squad import SquadExample
+
+    with pytest.raises(ValueError, match="Question q2 .* has no answer"):  # SQuAD 2.0 examples too
+        model.fit([SquadExample("q1", "Where?", "In Paris.", [("Paris", 3)]),
+                   SquadExample("q2", "Who?", "In Paris.", [], True)], verbose=0)
+    assert model.task_metrics((["Where?"] * 2, ["In Paris."] * 2), ["Paris", None])["exact_match"] >= 0.0  # scored
     assert model.examples((["Where?"], ["In Paris."]), [b"Paris"])[0].answers == [("Paris", 3)]
     with pytest.raises(ValueError, match=r"batch_size must be a positive integer or None .*got -1"):
         model.predict((["Where?"], ["In Paris."]), batch_size=-1)  # used to return [None]

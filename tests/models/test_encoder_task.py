@@ -283,3 +283,22 @@ def test_class_weight_by_label_name_equals_by_id(minilm_dir, reviews):
     assert losses[0] == pytest.approx(losses[1], rel=1e-6) and losses[0] != pytest.approx(losses[2], rel=1e-3)
     with pytest.raises(ValueError, match=r"class_weight names 'neutral', not one of the model's labels"):
         model.fit(texts[:8], labels[:8], class_weight={"neutral": 2.0}, verbose=0)
+    unnamed = BertClassifier(tiny_encoder(vocab_size=model.preprocessor.tokenizer.vocab_size, max_sequence_length=32),
+                             num_classes=2, preprocessor=model.preprocessor)
+    unnamed.compile()
+    with pytest.raises(ValueError, match="class_weight names 'neutral'"):
+        unnamed.fit(texts[:8], labels[:8], class_weight={"neutral": 2.0}, verbose=0)
+    assert unnamed.labels is None  # the refused fit does not name the classes
+
+
+def test_datasets_of_unknown_rank_are_read_one_text_each(minilm_dir, reviews):
+    import tensorflow as tf
+
+    texts, labels = reviews
+    model = _text_classifier(minilm_dir)
+    model.compile()
+    rows = list(zip(texts[:8], labels[:8]))
+    signature = (tf.TensorSpec(None, tf.string), tf.TensorSpec(None, tf.string))  # from_generator: rank unknown
+    dataset = tf.data.Dataset.from_generator(lambda: iter(rows), output_signature=signature)
+    history = model.fit(dataset, batch_size=4, verbose=0)
+    assert int(model.optimizer.iterations) == 2 and np.isfinite(history.history["loss"][0])
