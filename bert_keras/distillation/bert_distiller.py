@@ -139,7 +139,7 @@ class BertDistiller(keras.distillation.Distiller):
         Returns the Keras `History` (`loss`, `student_loss`, `distillation_loss`, the student's metrics)."""
         if getattr(self.student, "labels", None) is None and getattr(self.teacher, "labels", None):
             self.student.labels = list(self.teacher.labels)  # the teacher's class order, which its soft targets use
-        (targets,) = self.student._targets(y)
+        (targets,) = self.student._targets(y, name_classes=True)  # fit's own targets
         if unlabeled is not None and len(unlabeled):
             if isinstance(x, tuple):
                 raise ValueError("unlabeled texts go with single-text classifiers, not sentence pairs.")

@@ -192,7 +192,7 @@ class BertClassifier(EncoderTask):
             return a, b
         return text_column(x), None
 
-    def _targets(self, y):
+    def _targets(self, y, name_classes=False):
         y = np.asarray(y.numpy() if hasattr(y, "numpy") else y)
         if y.ndim != 1:
             raise ValueError(f"Targets must be 1-D (one per text), got shape {y.shape}.")
@@ -208,7 +208,7 @@ class BertClassifier(EncoderTask):
         if y.dtype.kind in "USO":
             names = [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in y]
             if self.labels is None:
-                if not getattr(self, "_naming_labels", False):
+                if not name_classes:
                     raise ValueError(
                         "This model has no label names, so its targets are class ids (ints), got names "
                         f"{sorted(set(names))[:10]}: pass labels=[...] in id order when building it, or fit it on "
@@ -243,10 +243,9 @@ class BertClassifier(EncoderTask):
             named["label"] = tf.gather(tf.constant(list(labels)), label_id)
         return named
 
-    def _text_batches(self, x, y, sample_weight, batch_size, shuffle, sort_by_length, pad_to_multiple_of):
+    def _text_batches(self, x, y, sample_weight, batch_size, training, shuffle, pad_to_multiple_of):
         if not (self.windowed and self.window_training == "documents" and y is not None):
-            return super()._text_batches(x, y, sample_weight, batch_size, shuffle, sort_by_length,
-                                         pad_to_multiple_of)
+            return super()._text_batches(x, y, sample_weight, batch_size, training, shuffle, pad_to_multiple_of)
         if sample_weight is not None:
             raise ValueError("window_training='documents' takes no sample_weight.")
         replicas = self.distribute_strategy.num_replicas_in_sync  # the strategy the model was built under
@@ -256,11 +255,11 @@ class BertClassifier(EncoderTask):
                              "labels apart); train with window_training='windows' (--window_training=windows), or "
                              "on one replica.")
         texts, _ = self._text_inputs(x)
-        (targets,) = self._targets(y)
+        (targets,) = self._targets(y, name_classes=training)
         if len(targets) != len(texts):
             raise ValueError(f"{len(texts)} texts but {len(targets)} labels.")
         return self.preprocessor.dataset(texts, None, (targets,), batch_size=batch_size, shuffle=shuffle,
-                                         sort_by_length=sort_by_length, pad_to_multiple_of=pad_to_multiple_of,
+                                         sort_by_length=not training, pad_to_multiple_of=pad_to_multiple_of,
                                          window_documents=True)
 
     @property

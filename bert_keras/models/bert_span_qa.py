@@ -150,17 +150,16 @@ class BertSpanQA(EncoderTask):
 
     # ------------------------------------------------------------------------------------------ text path
 
-    def _text_batches(self, x, y, sample_weight, batch_size, shuffle, sort_by_length, pad_to_multiple_of):
+    def _text_batches(self, x, y, sample_weight, batch_size, training, shuffle, pad_to_multiple_of):
         if sample_weight is not None:
             raise ValueError("sample_weight is not supported for span QA (a question's windows are separate rows).")
-        # sort_by_length is False only for fit's training batches (text_dataset): no-answer questions checked there
-        examples = self.examples(x, y, need_answers=True, training=not sort_by_length)
+        examples = self.examples(x, y, need_answers=True, training=training)
         f = squad_features.build_qa_features(self.preprocessor.tokenizer, examples, self.preprocessor.seq_length,
                                              self.doc_stride, self.max_query_length)
         features = {name: f[name] for name in INPUT_NAMES}
         dataset, batches, order = self.preprocessor.features_dataset(
             features, (f["start_positions"], f["end_positions"]), batch_size=batch_size, shuffle=shuffle,
-            sort_by_length=sort_by_length, pad_to_multiple_of=pad_to_multiple_of)
+            sort_by_length=not training, pad_to_multiple_of=pad_to_multiple_of)
         dataset = dataset.map(lambda x, start, end: (x, {"start_logits": start, "end_logits": end}))
         return dataset, batches, order
 

@@ -133,15 +133,15 @@ class BertTokenClassifier(EncoderTask):
 
     # ------------------------------------------------------------------------------------------ text path
 
-    def _text_batches(self, x, y, sample_weight, batch_size, shuffle, sort_by_length, pad_to_multiple_of):
+    def _text_batches(self, x, y, sample_weight, batch_size, training, shuffle, pad_to_multiple_of):
         if sample_weight is not None:
             raise ValueError("sample_weight is not supported for tagging (the loss is per word piece).")
         words = _sentences(x)
-        tags = None if y is None else self._tag_ids(words, y)
+        tags = None if y is None else self._tag_ids(words, y, name_tags=training)
         if self._windowed:
             words, tags = self._word_windows(words, tags)
         return self.preprocessor.word_dataset(words, tags, batch_size=batch_size, shuffle=shuffle,
-                                              sort_by_length=sort_by_length, pad_to_multiple_of=pad_to_multiple_of)
+                                              sort_by_length=not training, pad_to_multiple_of=pad_to_multiple_of)
 
     def _read_dataset(self, dataset, need_targets=False):
         """Words and tags of a `tf.data.Dataset` of `(words, tags)` (string [words] each), batched or not."""
@@ -158,7 +158,9 @@ class BertTokenClassifier(EncoderTask):
             tags.append([v.decode("utf-8") if isinstance(v, bytes) else int(v) for v in t])
         return words, tags, None
 
-    def _tag_ids(self, words, y):
+    def _tag_ids(self, words, y, name_tags=False):
+        """Tag ids of `y` (names or ids) for `words`; `name_tags`: fit's own tags, which may name an unnamed
+        tagger's tags (`bio_tag_set`)."""
         y = [list(tags) for tags in y]
         if len(y) != len(words):
             raise ValueError(f"{len(words)} sentences but {len(y)} tag lists.")
@@ -181,7 +183,7 @@ class BertTokenClassifier(EncoderTask):
         if self.labels is None:
             from bert_keras.text.word_features import bio_tag_set
 
-            if not getattr(self, "_naming_labels", False):
+            if not name_tags:
                 raise ValueError("This tagger has no tag names, so its tags are ids (ints), got names: pass "
                                  "labels=[...] in id order when building it, or fit it on the names first.")
             found = bio_tag_set(zip(words, y))

@@ -337,7 +337,8 @@ class EncoderTask(keras.Model):
     def _text_inputs(self, x):
         raise NotImplementedError(f"{type(self).__name__} has no text path; set preprocessor=None and pass ids.")
 
-    def _targets(self, y):
+    def _targets(self, y, name_classes=False):
+        """Target arrays of `y`; `name_classes`: fit's own targets, which may name an unnamed model's classes."""
         return (np.asarray(y),)
 
     def _finish_predictions(self, outputs):
@@ -380,15 +381,16 @@ class EncoderTask(keras.Model):
         # without retracing (Keras traces them with reduce_retracing), so without XLA batches stop at the exact
         # longest row (4-10% fewer padded positions on real reviews).
         multiple = None if self.compiled and self.jit_compile else 1
-        return self._text_batches(x, y, sample_weight, batch_size, shuffle=training and shuffle, sort_by_length=not training,
+        return self._text_batches(x, y, sample_weight, batch_size, training=training, shuffle=training and shuffle,
                                   pad_to_multiple_of=multiple)
 
-    def _text_batches(self, x, y, sample_weight, batch_size, shuffle, sort_by_length, pad_to_multiple_of):
-        """Texts (and pairs) -> `BertTextPreprocessor.dataset`; the tagger and span QA override it."""
+    def _text_batches(self, x, y, sample_weight, batch_size, training, shuffle, pad_to_multiple_of):
+        """Texts (and pairs) -> `BertTextPreprocessor.dataset`, batches sorted by length unless `training` (fit's
+        own targets, which alone may name the classes); the tagger and span QA override it."""
         texts, pairs = self._text_inputs(x)
         targets = ()
         if y is not None:
-            targets = self._targets(y)
+            targets = self._targets(y, name_classes=training)
             for target in targets:
                 if len(target) != len(texts):
                     raise ValueError(f"{len(texts)} texts but {len(target)} labels.")
@@ -397,7 +399,7 @@ class EncoderTask(keras.Model):
                 raise ValueError(f"{len(texts)} texts but {len(sample_weight)} sample weights.")
             targets = (*targets, sample_weight)
         return self.preprocessor.dataset(texts, pairs, targets, batch_size=batch_size, shuffle=shuffle,
-                                         sort_by_length=sort_by_length, pad_to_multiple_of=pad_to_multiple_of)
+                                         sort_by_length=not training, pad_to_multiple_of=pad_to_multiple_of)
 
     def export(self, filepath, format="tf_saved_model", version=None, **kwargs):
         """With a preprocessor: writes the string-in TF Serving SavedModel of `python -m export.saved_model`
@@ -433,12 +435,8 @@ class EncoderTask(keras.Model):
                              "labels) (a seeded split of your own keeps the same examples out on every run).")
         labels_before = getattr(self, "labels", None)
         try:
-            self._naming_labels = True  # only fit's own targets may name the classes (see `_targets`)
-            try:
-                dataset, batches, _ = self.text_dataset(x, y, sample_weight, batch_size, training=True,
-                                                        shuffle=shuffle, need_targets=True)
-            finally:
-                self._naming_labels = False
+            dataset, batches, _ = self.text_dataset(x, y, sample_weight, batch_size, training=True, shuffle=shuffle,
+                                                    need_targets=True)
             if validation_data is not None:
                 validation_data = self.text_dataset(*_unpack_validation(validation_data), batch_size=batch_size,
                                                     need_targets=True)[0]
