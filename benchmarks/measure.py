@@ -160,7 +160,7 @@ def _model_dir(workdir, config, seq_length):
     import keras
     from bert_keras import BertClassifier, BertEncoder, BertTokenizer
     from bert_keras.data.real_corpora import minilm_dir
-    from trainers.callbacks import atomic_write_json
+    from bert_keras.data.utf8_file import atomic_write_json
     model_dir = os.path.join(workdir, "model")
     os.makedirs(model_dir, exist_ok=True)
     keras.utils.set_random_seed(0)

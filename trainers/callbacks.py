@@ -7,12 +7,7 @@ import time
 
 import keras
 
-
-def atomic_write_json(path, data):
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+from bert_keras.data.utf8_file import atomic_write_json
 
 
 def progress_logger(label, logger):

@@ -186,6 +186,7 @@ def write_model_dir(model, out_dir, cfg, splits, tokenizer, is_chief, strategy, 
     `trainers.distill` writes its students with it too; `extra` adds to metrics.json and label_map.json."""
     import keras
 
+    from bert_keras.data.utf8_file import atomic_write_json
     from bert_keras.models.encoder_task import recipe_peak_learning_rate
     from trainers import callbacks as cb
 
@@ -211,8 +212,8 @@ def write_model_dir(model, out_dir, cfg, splits, tokenizer, is_chief, strategy, 
     if splits.test:
         result["test"] = {"examples": splits.size("test"),
                           **model_for_eval.task_metrics(*splits.fit_inputs("test"), batch_size=cfg.batch_size)}
-    cb.atomic_write_json(os.path.join(out_dir, "metrics.json"), result)
-    cb.atomic_write_json(os.path.join(out_dir, "label_map.json"), {
+    atomic_write_json(os.path.join(out_dir, "metrics.json"), result)
+    atomic_write_json(os.path.join(out_dir, "label_map.json"), {
         "task": task, "labels": labels, "seq_length": cfg.seq_length, "init_checkpoint": cfg.init_checkpoint,
         "dataset": cfg.dataset, "max_answer_length": getattr(cfg, "max_answer_length", squad_features.MAX_ANSWER_LENGTH),
         "doc_stride": getattr(cfg, "doc_stride", squad_features.DOC_STRIDE),

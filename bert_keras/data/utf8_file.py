@@ -40,3 +40,12 @@ def read_json(path, fix="re-download or re-save it"):
     except json.JSONDecodeError as error:
         raise ValueError(f"{path}:{error.lineno}: not valid JSON ({error.msg}, column {error.colno}); "
                          f"{fix}.") from None
+
+
+def atomic_write_json(path, data):
+    """Writes `data` as indented JSON (keys sorted) to `path` through a temporary file renamed into place, so a
+    reader never sees half a file and a crash leaves the previous one."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, sort_keys=True)
+    os.replace(tmp, path)

@@ -19,9 +19,9 @@ def predict(saved_model_dir, inputs):
     import tensorflow_text  # noqa: F401  (registers the tokenizer ops, as the model server links them)
 
     if not os.path.exists(os.path.join(saved_model_dir, "saved_model.pb")):
-        versions = []
-        if os.path.isdir(saved_model_dir):
-            versions = sorted((n for n in os.listdir(saved_model_dir) if n.isdigit()), key=int)
+        from bert_keras.export.saved_model import export_versions
+
+        versions = [str(v) for v in export_versions(saved_model_dir)]
         hint = (f"; it holds versions {versions}: pass one, e.g. {os.path.join(saved_model_dir, versions[-1])}"
                 if versions else "; pass an export.saved_model version directory, e.g. export/1")
         raise FileNotFoundError(f"{saved_model_dir} holds no saved_model.pb{hint}.")

@@ -58,9 +58,13 @@ def _check_export_dir(export_dir, version):
                          f"{version!r}.")
 
 
+def export_versions(export_dir):
+    """The version numbers under an export's base directory (its numbered subdirectories), ascending."""
+    return sorted(int(n) for n in os.listdir(export_dir) if n.isdigit()) if os.path.isdir(export_dir) else []
+
+
 def _next_version(export_dir):
-    versions = [int(n) for n in os.listdir(export_dir) if n.isdigit()] if os.path.isdir(export_dir) else []
-    return max(versions, default=0) + 1
+    return max(export_versions(export_dir), default=0) + 1
 
 
 def custom_ops(saved_model_dir):

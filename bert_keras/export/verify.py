@@ -18,7 +18,6 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import json  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 
@@ -229,9 +228,10 @@ def verify_export_dir(model_dir, export_dir, version=None, tflite_dir=None, conv
     `tflite_dir` (default: `export_dir`; `convert` writes the set first), on `examples` texts from `texts_file` or
     the model's dataset's test split; written as JSON to `output` (default: `export_dir/parity_v<version>.json`,
     atomically). What `python -m export.verify` and `trainers.demo` run. Returns (report, output path)."""
-    from bert_keras.export.saved_model import read_metadata, sample_texts
+    from bert_keras.data.utf8_file import atomic_write_json
+    from bert_keras.export.saved_model import export_versions, read_metadata, sample_texts
 
-    versions = sorted(int(n) for n in os.listdir(export_dir) if n.isdigit()) if os.path.isdir(export_dir) else []
+    versions = export_versions(export_dir)
     if not versions:
         raise FileNotFoundError(f"No numbered version under {export_dir}; run export.saved_model first.")
     version = version or versions[-1]
@@ -246,9 +246,6 @@ def verify_export_dir(model_dir, export_dir, version=None, tflite_dir=None, conv
     paths = [p for p in paths if os.path.exists(p)]
     report = verify(model_dir, saved_model_dir, paths, sample_texts(metadata, "test", texts_file, examples))
     output = output or os.path.join(export_dir, f"parity_v{version}.json")
-    tmp = f"{output}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(report, f, indent=2)
-    os.replace(tmp, output)
+    atomic_write_json(output, report)
     return report, output
 

@@ -15,7 +15,6 @@ Every batch is `(features, labels, sample_weights)` for `BertPretrainer`: featur
 `{"mlm": masked_lm_weights, "nsp": 1}`.
 """
 
-import json
 import logging
 import os
 import random
@@ -26,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from bert_keras.data.pipeline import PREFETCH_BATCHES, pipeline_options
+from bert_keras.data.utf8_file import atomic_write_json
 from bert_keras.models.bert_encoder import INPUT_NAMES
 
 logger = logging.getLogger(__name__)
@@ -407,8 +407,5 @@ def create_pretraining_records(corpus, vocab, output, input_format="google", low
                                    "specials_selected", "nsp_random_share")},
         "padding_fraction_at_max_seq_length": masking["padding_fraction"],
     }
-    tmp = f"{base}.stats.json.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(summary, f, indent=2)
-    os.replace(tmp, f"{base}.stats.json")
+    atomic_write_json(f"{base}.stats.json", summary)
     return summary

@@ -62,3 +62,18 @@ def test_checkpoint_and_text_files_name_file_and_line(tmp_path, minilm_dir):
         sample_texts({}, "test", str(texts))
     (tmp_path / "ok.json").write_text('{"a": [1, "é"]}', encoding="utf-8")
     assert read_json(str(tmp_path / "ok.json")) == {"a": [1, "é"]}
+
+
+def test_atomic_write_json_replaces_the_file_whole(tmp_path):
+    import json
+    import os
+
+    from bert_keras.data.utf8_file import atomic_write_json
+
+    path = str(tmp_path / "metrics.json")
+    atomic_write_json(path, {"b": 1, "a": [1, 2]})
+    atomic_write_json(path, {"accuracy": 0.5})
+    with open(path, encoding="utf-8") as f:
+        assert json.load(f) == {"accuracy": 0.5}
+    assert os.listdir(tmp_path) == ["metrics.json"]  # no temporary file left beside it
+
