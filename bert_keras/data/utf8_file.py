@@ -2,8 +2,10 @@
 `UnicodeDecodeError` from deep inside a reader; `read_json`: the same for a JSON file, whose syntax errors name
 the file and line too."""
 
+import contextlib
 import json
 import os
+import tempfile
 
 
 def read_utf8(path):
@@ -42,10 +44,33 @@ def read_json(path, fix="re-download or re-save it"):
                          f"{fix}.") from None
 
 
+@contextlib.contextmanager
+def atomic_output(path):
+    """A temporary path beside `path` to write to; renamed onto `path` when the block ends, removed if it raises,
+    so a reader never sees half a file and a crash leaves the previous one. Creates the directory.
+
+    Example:
+    >>> import os, tempfile
+    >>> out = os.path.join(tempfile.mkdtemp(), "vocab.txt")
+    >>> with atomic_output(out) as tmp:
+    ...     _ = open(tmp, "w").write("[PAD]\\n")
+    >>> open(out).read()
+    '[PAD]\\n'
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}-", dir=directory)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
 def atomic_write_json(path, data):
-    """Writes `data` as indented JSON (keys sorted) to `path` through a temporary file renamed into place, so a
-    reader never sees half a file and a crash leaves the previous one."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
+    """Writes `data` as indented JSON (keys sorted) to `path` through `atomic_output`."""
+    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)

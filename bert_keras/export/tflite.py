@@ -24,7 +24,6 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import tempfile  # noqa: E402
 import warnings  # noqa: E402
 
 QUANTIZATIONS = ("none", "float16", "int8_dynamic", "int8")
@@ -84,15 +83,8 @@ def convert(saved_model_dir, output, quantize="none", inputs="text", calibration
         # The converter's int8 calibrator uses tf.lite.Interpreter internally and warns that it is deprecated.
         warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
         model = converter.convert()
-    directory = os.path.dirname(os.path.abspath(output))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".tflite", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(model)
-        os.replace(tmp, output)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    from bert_keras.data.utf8_file import atomic_output
+
+    with atomic_output(output) as tmp, open(tmp, "wb") as f:
+        f.write(model)
     return output

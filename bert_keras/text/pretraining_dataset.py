@@ -18,14 +18,13 @@ Every batch is `(features, labels, sample_weights)` for `BertPretrainer`: featur
 import logging
 import os
 import random
-import tempfile
 import time
 
 import numpy as np
 import tensorflow as tf
 
 from bert_keras.data.pipeline import PREFETCH_BATCHES, pipeline_options
-from bert_keras.data.utf8_file import atomic_write_json
+from bert_keras.data.utf8_file import atomic_output, atomic_write_json
 from bert_keras.models.bert_encoder import INPUT_NAMES
 
 logger = logging.getLogger(__name__)
@@ -120,12 +119,8 @@ def _int_feature(values):
 def write_pretraining_records(batches, path, seq_length, max_predictions_per_seq):
     """Writes flat feature batches (from `pretraining_dataset(..., model_batches=False)`) as Google tf.Examples,
     each padded to `seq_length`; written aside and renamed into place. Returns the number of examples."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".records-", dir=directory)
-    os.close(fd)
     count = 0
-    try:
+    with atomic_output(path) as tmp:
         with tf.io.TFRecordWriter(tmp) as writer:
             for batch in batches:
                 batch = {k: v.numpy() for k, v in batch.items()}
@@ -142,11 +137,6 @@ def write_pretraining_records(batches, path, seq_length, max_predictions_per_seq
                             feature[google] = _int_feature(np.atleast_1d(value))
                     writer.write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
                     count += 1
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
     return count
 
 

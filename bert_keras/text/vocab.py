@@ -9,10 +9,9 @@ produces).
 
 import logging
 import os
-import tempfile
 import time
 
-from bert_keras.data.utf8_file import read_utf8
+from bert_keras.data.utf8_file import atomic_output, read_utf8
 
 logger = logging.getLogger("bert_keras.build_vocab")
 
@@ -34,18 +33,9 @@ def read_vocab(path):
 
 def write_vocab(tokens, path):
     """Writes tokens one per line, atomically (a temporary file renamed into place)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".vocab-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for token in tokens:
-                f.write(token + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        for token in tokens:
+            f.write(token + "\n")
 
 
 def learn_vocab(texts, vocab_size, lower_case=True, reserved_tokens=BERT_RESERVED_TOKENS, batch_size=1024,

@@ -77,3 +77,19 @@ def test_atomic_write_json_replaces_the_file_whole(tmp_path):
         assert json.load(f) == {"accuracy": 0.5}
     assert os.listdir(tmp_path) == ["metrics.json"]  # no temporary file left beside it
 
+
+
+def test_atomic_output_keeps_the_old_file_when_the_writer_fails(tmp_path):
+    import os
+
+    import pytest
+
+    from bert_keras.data.utf8_file import atomic_output
+
+    path = tmp_path / "model.tflite"
+    path.write_bytes(b"old")
+    with pytest.raises(RuntimeError, match="converter died"):
+        with atomic_output(str(path)) as tmp, open(tmp, "wb") as f:
+            f.write(b"half")
+            raise RuntimeError("converter died")
+    assert path.read_bytes() == b"old" and os.listdir(tmp_path) == ["model.tflite"]
