@@ -47,7 +47,8 @@ def read_json(path, fix="re-download or re-save it"):
 @contextlib.contextmanager
 def atomic_output(path):
     """A temporary path beside `path` to write to; renamed onto `path` when the block ends, removed if it raises,
-    so a reader never sees half a file and a crash leaves the previous one. Creates the directory.
+    so a reader never sees half a file and a crash leaves the previous one. Creates the directory; the file gets the
+    permissions `open` would give it.
 
     Example:
     >>> import os, tempfile
@@ -61,6 +62,9 @@ def atomic_output(path):
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}-", dir=directory)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the file gets what open() would have given it
     try:
         yield tmp
         os.replace(tmp, path)

@@ -10,8 +10,6 @@ import base64
 import html
 import io
 import math
-import os
-import tempfile
 import textwrap
 import unicodedata
 import warnings
@@ -29,20 +27,11 @@ _MAX_LINES = 40  # the text heatmap's height cap; later words are counted, not d
 
 
 def _write_atomic(path, data):
-    """Writes `data` (bytes or str) to `path` via a temporary file in the same folder and `os.replace`."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.splitext(path)[1])
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the file gets what open() would have given it
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Writes `data` (bytes or str) to `path` atomically (`bert_keras.data.utf8_file.atomic_output`)."""
+    from bert_keras.data.utf8_file import atomic_output
+
+    with atomic_output(path) as tmp, open(tmp, "wb") as f:
+        f.write(data.encode("utf-8") if isinstance(data, str) else data)
 
 
 def _png(fig, path):

@@ -76,6 +76,9 @@ def test_atomic_write_json_replaces_the_file_whole(tmp_path):
     with open(path, encoding="utf-8") as f:
         assert json.load(f) == {"accuracy": 0.5}
     assert os.listdir(tmp_path) == ["metrics.json"]  # no temporary file left beside it
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask  # what open() gives, not mkstemp's 0600
 
 
 
